@@ -1,0 +1,1 @@
+"""ironfield.core: the platform's vocabulary. No I/O lives here."""

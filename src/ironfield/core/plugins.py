@@ -1,0 +1,94 @@
+"""Plug-in protocols: how connectors and apps meet the runtime.
+
+The runtime finds connectors through the ``ironfield.connectors`` entry-point group
+(name = the plant file's connector ``type``, value = a :class:`ConnectorFactory`) and apps
+through ``ironfield.apps``. Built-in plug-ins register exactly as a third-party one would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from ironfield.core.batch import Batch
+from ironfield.core.events import Event
+from ironfield.core.plant import ConnectorSpec, PlantSpec
+from ironfield.core.signals import SignalRegistry
+from ironfield.core.timeutil import now_ns
+
+Ack = Callable[[], None]
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where a connector delivers what it collects (the pipeline, or an edge forwarder)."""
+
+    async def submit(self, batch: Batch, ack: Ack | None = None) -> None:
+        """Hand over a batch. ``ack`` is called once the batch is durable (it may be
+        called from another thread); a connector acknowledges its source only then."""
+        ...
+
+    def malformed(self, source: str, payload: bytes, reason: str) -> None:
+        """Count and set aside a message that could not be decoded; never raises."""
+        ...
+
+    async def emit(self, event: Event) -> None:
+        """Publish an event (a communication fault, a device coming back, ...)."""
+        ...
+
+
+CommandStatus = Literal["confirmed", "rejected", "timeout", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A write-back request: set ``signal`` to ``value`` on the device that owns it."""
+
+    signal: str
+    value: float | str | list[float]
+    user: str = "system"
+    reason: str = ""
+    timeout_s: float = 5.0
+    ts: int = field(default_factory=now_ns)
+    method: str | None = None  # OPC UA method call instead of a variable write
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    status: CommandStatus
+    old_value: float | str | None = None
+    new_value: float | str | None = None
+    message: str = ""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    id: str
+
+    async def run(self, sink: Sink) -> None:
+        """Collect until cancelled; reconnect with backoff on its own; never raise on
+        a device fault (report it as an event and as bad quality instead)."""
+        ...
+
+    def owns(self, signal: str) -> bool:
+        """Can this connector write ``signal`` down to its device."""
+        ...
+
+    async def write(self, command: Command) -> CommandResult:
+        """Send one command down and confirm it (read-back or acknowledgement)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    registry: SignalRegistry
+    plant: PlantSpec
+    data_dir: Path
+    plant_file: str = "<plant>"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ConnectorFactory(Protocol):
+    def __call__(self, spec: ConnectorSpec, ctx: ConnectorContext) -> Connector: ...
