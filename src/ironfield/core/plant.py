@@ -144,6 +144,7 @@ class PlantSpec(_Strict):
     historian: HistorianSpec = Field(default_factory=HistorianSpec)
     connectors: list[ConnectorSpec] = Field(default_factory=list)
     apps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    alarms: list[dict[str, Any]] = Field(default_factory=list)
     server: ServerSpec = Field(default_factory=ServerSpec)
 
     @model_validator(mode="after")
