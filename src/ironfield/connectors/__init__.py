@@ -1,0 +1,1 @@
+"""ironfield.connectors: uplink/downlink converters between field protocols and batches."""

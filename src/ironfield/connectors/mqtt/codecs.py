@@ -1,0 +1,201 @@
+"""Payload decoders: JSON value, JSON object of values, columnar JSON batch.
+
+Each decoder turns one message into rows appended to an :class:`Accumulator`, or raises
+:class:`MalformedPayloadError` saying what is wrong. A message is taken whole or not at
+all, so a half-understood message never leaves half its values behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ironfield.core.batch import Batch
+from ironfield.core.errors import MalformedPayloadError
+from ironfield.core.quality import Quality
+
+TS_FACTOR = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+GOOD = int(Quality.GOOD)
+
+Resolver = Callable[[str], int | None]
+
+
+class Accumulator:
+    """Rows gathered between two hand-overs to the pipeline (filled by the network thread)."""
+
+    __slots__ = ("batches", "q", "sid", "ts", "val")
+
+    def __init__(self) -> None:
+        self.sid: list[int] = []
+        self.ts: list[int] = []
+        self.val: list[float] = []
+        self.q: list[int] = []
+        self.batches: list[Batch] = []
+
+    def __len__(self) -> int:
+        return len(self.sid) + sum(len(b) for b in self.batches)
+
+    def to_batch(self) -> Batch:
+        parts = list(self.batches)
+        if self.sid:
+            parts.append(
+                Batch(
+                    np.fromiter(self.sid, np.int32, len(self.sid)),
+                    np.fromiter(self.ts, np.int64, len(self.ts)),
+                    np.fromiter(self.val, np.float64, len(self.val)),
+                    np.fromiter(self.q, np.uint8, len(self.q)),
+                )
+            )
+        return Batch.concat(parts)
+
+
+def _number(x: Any, where: str) -> float:
+    if isinstance(x, bool):
+        return 1.0 if x else 0.0
+    if isinstance(x, int | float):
+        return float(x)
+    if x is None:
+        return math.nan
+    raise MalformedPayloadError(f"{where}: expected a number, got {type(x).__name__} {x!r:.40}")
+
+
+def _ts(x: Any, factor: int, where: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise MalformedPayloadError(f"{where}: timestamp must be a number, got {x!r:.40}")
+    t = int(x * factor) if isinstance(x, float) else x * factor
+    if not 0 < t < 2**62:
+        raise MalformedPayloadError(f"{where}: timestamp {x!r} is out of range")
+    return t
+
+
+def _quality(x: Any, where: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 255:
+        raise MalformedPayloadError(f"{where}: quality must be an integer 0-255, got {x!r:.40}")
+    return x
+
+
+def _json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise MalformedPayloadError(f"not JSON: {e}") from None
+
+
+def decode_value(
+    payload: bytes, sid: int, recv_ns: int, ts_factor: int, acc: Accumulator
+) -> None:
+    """A bare JSON number, or ``{"v": x, "ts": t, "q": quality}``."""
+    try:
+        v = float(payload)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(v) or payload.strip().lower() in (b"nan", b"inf", b"-inf"):
+            acc.sid.append(sid)
+            acc.ts.append(recv_ns)
+            acc.val.append(v)
+            acc.q.append(GOOD)
+            return
+    doc = _json(payload)
+    if isinstance(doc, dict):
+        if "v" not in doc:
+            raise MalformedPayloadError("object payload has no 'v' field")
+        v = _number(doc["v"], "v")
+        t = _ts(doc["ts"], ts_factor, "ts") if "ts" in doc else recv_ns
+        q = _quality(doc["q"], "q") if "q" in doc else GOOD
+    else:
+        v, t, q = _number(doc, "payload"), recv_ns, GOOD
+    acc.sid.append(sid)
+    acc.ts.append(t)
+    acc.val.append(v)
+    acc.q.append(q)
+
+
+def decode_object(
+    payload: bytes,
+    resolve_key: Callable[[str], int | None],
+    recv_ns: int,
+    ts_factor: int,
+    acc: Accumulator,
+) -> list[str]:
+    """``{"ts": t, "q": quality, "name": value, ...}``; returns keys with no signal."""
+    doc = _json(payload)
+    if not isinstance(doc, dict):
+        raise MalformedPayloadError(f"expected a JSON object, got {type(doc).__name__}")
+    t = _ts(doc["ts"], ts_factor, "ts") if "ts" in doc else recv_ns
+    q = _quality(doc["q"], "q") if "q" in doc else GOOD
+    rows: list[tuple[int, float]] = []
+    unknown: list[str] = []
+    for k, x in doc.items():
+        if k in ("ts", "q"):
+            continue
+        v = _number(x, k)
+        sid = resolve_key(k)
+        if sid is None:
+            unknown.append(k)
+            continue
+        rows.append((sid, v))
+    for sid, v in rows:
+        acc.sid.append(sid)
+        acc.ts.append(t)
+        acc.val.append(v)
+        acc.q.append(q)
+    return unknown
+
+
+def decode_columnar(
+    payload: bytes,
+    resolve_key: Callable[[str], int | None],
+    ts_factor: int,
+    acc: Accumulator,
+) -> list[str]:
+    """``{"ts": [...], "values": {"name": [...]}, "quality": {"name": [...]}}``."""
+    doc = _json(payload)
+    if not isinstance(doc, dict) or "ts" not in doc or "values" not in doc:
+        raise MalformedPayloadError("columnar payload needs 'ts' (array) and 'values' (object)")
+    ts_raw, values, quals = doc["ts"], doc["values"], doc.get("quality") or {}
+    if not isinstance(ts_raw, list) or not isinstance(values, dict) or not isinstance(quals, dict):
+        raise MalformedPayloadError("'ts' must be an array, 'values' and 'quality' objects")
+    n = len(ts_raw)
+    try:
+        ts = np.asarray(ts_raw, dtype=np.float64 if any(isinstance(t, float) for t in ts_raw) else np.int64)
+    except (TypeError, ValueError):
+        raise MalformedPayloadError("'ts' must hold only numbers") from None
+    if ts.dtype.kind not in "if" or (n and ts.ndim != 1):
+        raise MalformedPayloadError("'ts' must hold only numbers")
+    ts_ns = (ts * ts_factor).astype(np.int64)
+    if n and (ts_ns.min() <= 0 or ts_ns.max() >= 2**62):
+        raise MalformedPayloadError("'ts' has a timestamp out of range")
+    parts: list[Batch] = []
+    unknown: list[str] = []
+    for k, col in values.items():
+        if not isinstance(col, list) or len(col) != n:
+            raise MalformedPayloadError(
+                f"values[{k!r}] must be an array of {n} numbers (one per ts), "
+                f"got {len(col) if isinstance(col, list) else type(col).__name__}"
+            )
+        try:
+            v = np.asarray([math.nan if x is None else x for x in col], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise MalformedPayloadError(f"values[{k!r}] must hold only numbers or null") from None
+        qc = quals.get(k)
+        if qc is None:
+            q = np.full(n, GOOD, np.uint8)
+        else:
+            if not isinstance(qc, list) or len(qc) != n:
+                raise MalformedPayloadError(f"quality[{k!r}] must be an array of {n} integers")
+            q = np.asarray(qc, dtype=np.int64)
+            if q.min(initial=0) < 0 or q.max(initial=0) > 255:
+                raise MalformedPayloadError(f"quality[{k!r}] must be integers 0-255")
+            q = q.astype(np.uint8)
+        sid = resolve_key(k)
+        if sid is None:
+            unknown.append(k)
+            continue
+        parts.append(Batch(np.full(n, sid, np.int32), ts_ns, v, q))
+    acc.batches.extend(parts)
+    return unknown

@@ -1,0 +1,1 @@
+"""ironfield.runtime: wiring of connectors, pipeline, historian, alarms and apps."""
