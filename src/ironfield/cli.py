@@ -1,0 +1,269 @@
+"""The ``ironfield`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ironfield.core.errors import IronfieldError
+from ironfield.core.plant import PlantSpec, load_plant
+from ironfield.core.timeutil import format_ns, parse_duration, parse_time
+
+app = typer.Typer(
+    help="ironfield: open industrial internet platform (collect, store, watch, analyse).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(e: Exception) -> None:
+    err.print(f"[red]error:[/red] {e}")
+    raise typer.Exit(2)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("amqtt", "transitions", "asyncua", "pymodbus", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command("check")
+def check(plant: Annotated[Path, typer.Argument(help="plant file (YAML)")]) -> None:
+    """Validate a plant file and summarise it."""
+    try:
+        spec = load_plant(plant)
+    except IronfieldError as e:
+        _fail(e)
+        return
+    sigs = spec.signal_defs()
+    console.print(
+        f"[green]ok[/green] {plant}: plant {spec.plant!r}, {len(spec.sites)} sites, "
+        f"{len(spec.assets())} assets, {len(sigs)} signals, {len(spec.connectors)} connectors, "
+        f"historian {spec.historian.backend}"
+    )
+
+
+async def _serve(plant_file: Path, data_dir: Path | None, seconds: float | None,
+                 overrides: dict[str, Any] | None = None, extra: Any = None) -> None:
+    from ironfield.runtime.platform import Platform
+
+    platform = Platform.from_file(plant_file, data_dir=data_dir)
+    if overrides:
+        for c in platform.plant.connectors:
+            for k, v in overrides.get(c.id, {}).items():
+                setattr(c, k, v)
+    platform.open()
+    await platform.start()
+    console.print(
+        f"[green]ironfield[/green] plant {platform.plant.plant!r}: {len(platform.registry)} signals, "
+        f"historian {platform.plant.historian.backend} in {platform.data_dir}"
+    )
+    tasks: list[asyncio.Task[Any]] = []
+    if extra is not None:
+        tasks.append(asyncio.create_task(extra(platform)))
+    try:
+        if seconds is None:
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(seconds)
+    finally:
+        for t in tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await platform.stop()
+
+
+@app.command("serve")
+def serve(
+    plant: Annotated[Path, typer.Option("--plant", "-p", help="plant file (YAML)")],
+    data_dir: Annotated[Path | None, typer.Option(help="where embedded data lives")] = None,
+    seconds: Annotated[float | None, typer.Option("--for", help="stop after this many seconds")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the platform for a plant file: connectors, pipeline, historian."""
+    _logging(verbose)
+    try:
+        asyncio.run(_serve(plant, data_dir, seconds))
+    except IronfieldError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("demo")
+def demo(
+    broker: Annotated[str | None, typer.Option(help="use this MQTT broker (mqtt://host:port) instead of the embedded one")] = None,
+    data_dir: Annotated[Path, typer.Option(help="where the demo keeps its data")] = Path("data/demo"),
+    seconds: Annotated[float | None, typer.Option("--for", help="stop after this many seconds")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run both demo sites, simulated, on this machine with no servers to install."""
+    from ironfield.demo import plant_path
+    from ironfield.demo.broker import start_embedded_broker
+    from ironfield.demo.sim import SimulatedSite
+
+    _logging(verbose)
+
+    async def main() -> None:
+        import paho.mqtt.client as mqtt
+
+        embedded = None
+        if broker is None:
+            embedded, port = await start_embedded_broker()
+            host, protocol = "127.0.0.1", "3.1.1"
+            console.print(f"embedded MQTT broker (amqtt) on 127.0.0.1:{port}")
+        else:
+            from urllib.parse import urlparse
+
+            u = urlparse(broker)
+            host, port, protocol = u.hostname or "127.0.0.1", u.port or 1883, "5"
+        site = SimulatedSite(host, port, protocol=mqtt.MQTTv311 if protocol == "3.1.1" else mqtt.MQTTv5)
+
+        async def extra(platform: Any) -> None:
+            console.print(
+                f"simulated site publishing to mqtt://{host}:{port}; try: "
+                f"ironfield query luobei/pit/truck-01/soc_pct --data-dir {data_dir} --last"
+            )
+            await site.run()
+
+        try:
+            await _serve(
+                plant_path("demo"), data_dir, seconds,
+                overrides={"site-mqtt": {"url": f"mqtt://{host}:{port}", "protocol": protocol}},
+                extra=extra,
+            )
+        finally:
+            if embedded is not None:
+                await embedded.shutdown()
+
+    try:
+        asyncio.run(main())
+    except IronfieldError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        pass
+
+
+def _open_historian(plant: Path | None, data_dir: Path | None) -> tuple[Any, PlantSpec | None]:
+    from ironfield.core.plant import HistorianSpec
+    from ironfield.historian import open_historian
+
+    spec = load_plant(plant) if plant else None
+    hspec = spec.historian if spec else HistorianSpec()
+    dd = data_dir or Path(spec.data_dir if spec else "data/demo")
+    if hspec.backend == "duckdb" and not (dd / hspec.path).exists():
+        raise IronfieldError(f"no historian at {dd / hspec.path} (give --plant or --data-dir)")
+    h = open_historian(hspec, dd)
+    h.open()
+    return h, spec
+
+
+@app.command("query")
+def query(
+    signals: Annotated[list[str], typer.Argument(help="signal paths; a trailing /* takes a subtree")],
+    plant: Annotated[Path | None, typer.Option("--plant", "-p")] = None,
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+    start: Annotated[str, typer.Option(help="ns, ISO 8601 with zone, or now-1h")] = "now-10m",
+    end: Annotated[str, typer.Option()] = "now",
+    agg: Annotated[str | None, typer.Option(help="aggregate by interval, e.g. 1m")] = None,
+    last: Annotated[bool, typer.Option("--last", help="only the last value of each signal")] = False,
+    points: Annotated[int | None, typer.Option(help="downsample each signal to about N points")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many rows")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print values from the historian."""
+    try:
+        h, _ = _open_historian(plant, data_dir)
+    except IronfieldError as e:
+        _fail(e)
+        return
+    try:
+        mapping = h.load_signal_ids()
+        ids: list[int] = []
+        for s in signals:
+            if s.endswith("/*"):
+                root = s[:-2]
+                ids += [i for p, i in mapping.items() if p.startswith(root + "/")]
+            elif s in mapping:
+                ids.append(mapping[s])
+            else:
+                _fail(IronfieldError(f"unknown signal {s!r}"))
+        paths = {i: p for p, i in mapping.items()}
+        t0, t1 = parse_time(start), parse_time(end)
+        rows: list[dict[str, Any]] = []
+        if last:
+            b = h.last(ids)
+            rows = [{"signal": paths[s], "ts": format_ns(t), "value": v, "quality": q} for s, t, v, q in b.rows()]
+        elif agg:
+            tab = h.aggregate(ids, t0, t1, parse_duration(agg)).to_pylist()
+            rows = [{"signal": paths[r["signal_id"]], "bucket": format_ns(r["bucket"]),
+                     **{k: r[k] for k in ("min", "max", "mean", "count", "first", "last")}} for r in tab]
+        elif points:
+            for i in ids:
+                b = h.downsample(i, t0, t1, points)
+                rows += [{"signal": paths[s], "ts": format_ns(t), "value": v, "quality": q} for s, t, v, q in b.rows()]
+        else:
+            b = h.raw(ids, t0, t1)
+            rows = [{"signal": paths[s], "ts": format_ns(t), "value": v, "quality": q} for s, t, v, q in b.rows()]
+        rows = rows[-limit:] if not last else rows
+        if as_json:
+            console.print_json(json.dumps(rows))
+            return
+        if not rows:
+            console.print("no values in that range")
+            return
+        table = Table(*rows[0].keys())
+        for r in rows:
+            table.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r.values()))
+        console.print(table)
+    finally:
+        h.close()
+
+
+@app.command("bench")
+def bench(
+    name: Annotated[str | None, typer.Argument(help="benchmark to run (file in bench/ without .py)")] = None,
+    args: Annotated[list[str] | None, typer.Argument(help="arguments passed to the benchmark")] = None,
+) -> None:
+    """List or run the benchmarks in ./bench (each prints ratios against a same-run baseline)."""
+    root = Path.cwd() / "bench"
+    if not root.is_dir():
+        _fail(IronfieldError(f"no bench/ folder under {Path.cwd()} (run from the repository root)"))
+    scripts = sorted(p.stem for p in root.glob("*.py") if not p.name.startswith("_"))
+    if name is None:
+        for s in scripts:
+            console.print(s)
+        return
+    if name not in scripts:
+        _fail(IronfieldError(f"no benchmark {name!r}; have: {', '.join(scripts)}"))
+    env = dict(os.environ)
+    started = time.monotonic()
+    rc = subprocess.call([sys.executable, str(root / f"{name}.py"), *(args or [])], env=env)
+    err.print(f"bench {name} finished in {time.monotonic() - started:.1f} s (exit {rc})")
+    raise typer.Exit(rc)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
