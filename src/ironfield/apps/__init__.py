@@ -1,0 +1,1 @@
+"""ironfield.apps: one folder per domain app; apps never import each other."""
