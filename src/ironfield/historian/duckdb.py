@@ -1,0 +1,366 @@
+"""Embedded historian on DuckDB: one file under the data directory, no server.
+
+Raw rows go in an index-free table (an ART index on (signal, ts) would cost more than the
+insert itself); idempotency comes from the in-memory high-water mark (the file is
+exclusively this process's, so it is exact) plus an anti-join for rows at or below it.
+Rollups and latest values are appended as per-batch partials in the same transaction and
+merged by every query; a compaction folds them into one row per key every
+``compact_rows`` appended partials (see :mod:`ironfield.historian.rollup`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ironfield.core.batch import Batch
+from ironfield.core.events import Event
+from ironfield.core.plant import RetentionSpec
+from ironfield.core.signals import SignalDef
+from ironfield.historian import sql
+from ironfield.historian.base import AGG_SCHEMA, DeadLetter, Historian, ids_array
+from ironfield.historian.ingest import LatestCache, prepare
+from ironfield.historian.rollup import WIDTHS, coarsen, partials
+from ironfield.historian.schema import (
+    DEAD_LETTER_SCHEMA,
+    events_table,
+    retention_table,
+    signals_table,
+)
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE, unit VARCHAR, type VARCHAR,
+    low DOUBLE, high DOUBLE, description VARCHAR, class VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS raw (
+    signal_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UTINYINT NOT NULL);
+CREATE TABLE IF NOT EXISTS latest (
+    signal_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UTINYINT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, asset VARCHAR NOT NULL, ts BIGINT NOT NULL,
+    payload VARCHAR NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS dead_letter_id;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id BIGINT DEFAULT nextval('dead_letter_id'), source VARCHAR NOT NULL,
+    received_ts BIGINT NOT NULL, payload BLOB, reason VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT);
+"""
+_ROLLUP_DDL = """
+CREATE TABLE IF NOT EXISTS {t} (
+    signal_id INTEGER NOT NULL, bucket BIGINT NOT NULL, vmin DOUBLE, vmax DOUBLE,
+    vsum DOUBLE, n BIGINT, first_ts BIGINT, first_v DOUBLE, last_ts BIGINT, last_v DOUBLE);
+"""
+_NO_DIRTY = np.iinfo(np.int64).max
+
+
+class DuckDBHistorian(Historian):
+    """Historian in a DuckDB file (``":memory:"`` for a throw-away one)."""
+
+    def __init__(self, path: Path | str, *, compact_rows: int = 500_000) -> None:
+        self.path = str(path)
+        self.compact_rows = compact_rows
+        self._con: Any = None
+        self._wlock = threading.RLock()
+        self._clock = threading.Lock()
+        self._cache = LatestCache()
+        self._appended = 0
+        self._dirty: dict[str, int] = {}
+
+    # -- lifecycle -------------------------------------------------------------------
+    def open(self) -> None:
+        with self._wlock:
+            if self._con is not None:
+                return
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(self.path)
+            con.execute(_DDL)
+            for t in WIDTHS:
+                con.execute(_ROLLUP_DDL.format(t=t))
+            self._con = con
+            self._dirty = {
+                t: self._meta_get(f"dirty_{t}", _NO_DIRTY) for t in [*WIDTHS, "latest"]
+            }
+            tbl = con.sql(sql.LATEST_MERGED.format(t="latest")).to_arrow_table()
+            self._cache = LatestCache()
+            self._cache.update(Batch.from_arrow(tbl))
+
+    def close(self) -> None:
+        with self._wlock:
+            if self._con is None:
+                return
+            try:
+                self._compact()
+                self._con.execute("CHECKPOINT")
+            finally:
+                self._con.close()
+                self._con = None
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        if self._con is None:
+            raise RuntimeError("historian is not open")
+        with self._clock:
+            cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        if self._con is None:
+            raise RuntimeError("historian is not open")
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def _meta_get(self, key: str, default: int) -> int:
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return default if row is None else int(row[0])
+
+    def _meta_set(self, con: Any, key: str, value: int) -> None:
+        con.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    # -- signals ---------------------------------------------------------------------
+    def load_signal_ids(self) -> dict[str, int]:
+        with self._cursor() as cur:
+            return {p: int(i) for i, p in cur.execute("SELECT id, path FROM signals").fetchall()}
+
+    def save_signals(self, defs: Sequence[SignalDef], mapping: Mapping[str, int]) -> None:
+        with self._wlock:
+            full, bare = signals_table(defs, mapping, self.load_signal_ids())
+            with self._tx() as con:
+                for table, q in ((full, sql.SIGNALS_UPSERT), (bare, sql.SIGNALS_INSERT)):
+                    if table.num_rows:
+                        con.register("_sig", table)
+                        con.execute(q.format(s=""))
+                        con.unregister("_sig")
+
+    # -- write -----------------------------------------------------------------------
+    def write(self, batch: Batch) -> int:
+        if len(batch) == 0:
+            return 0
+        with self._wlock:
+            b = prepare(batch)
+            fresh = self._cache.is_new(b)
+            all_fresh = bool(fresh.all())
+            with self._tx() as con:
+                if all_fresh:
+                    new = b
+                else:
+                    old = b.take(~fresh)
+                    con.register("_old", old.to_arrow())
+                    kept = con.sql(
+                        sql.DUCK_ANTI_JOIN, params=[int(old.ts.min()), int(old.ts.max())]
+                    ).to_arrow_table()
+                    con.unregister("_old")
+                    new = prepare(Batch.concat([b.take(fresh), Batch.from_arrow(kept)]))
+                if len(new):
+                    self._append(con, "raw", new.to_arrow())
+                    p1m = partials(new, WIDTHS["rollup_1m"])
+                    self._append_partials(con, "rollup_1m", p1m)
+                    self._append_partials(con, "rollup_1h", coarsen(p1m, WIDTHS["rollup_1h"]))
+                    lat = new.latest_per_signal()
+                    lat = lat.take(lat.ts > self._cache.hwm(lat.signal))
+                    if len(lat):
+                        self._append(con, "latest", lat.to_arrow())
+            self._cache.update(new)
+            self._appended += len(new)
+            if self._appended >= self.compact_rows:
+                self._compact()
+            return len(new)
+
+    def _append(self, con: Any, table: str, data: pa.Table) -> None:
+        con.register("_in", data)
+        con.execute(f"INSERT INTO {table} SELECT * FROM _in")
+        con.unregister("_in")
+
+    def _append_partials(self, con: Any, table: str, p: pa.Table) -> None:
+        if p.num_rows == 0:
+            return
+        low = int(np.asarray(p.column("bucket").to_numpy()).min())
+        if low < self._dirty[table]:
+            self._dirty[table] = low
+            self._meta_set(con, f"dirty_{table}", low)
+        self._append(con, table, p)
+
+    def _compact(self) -> None:
+        """Fold appended partials into one row per (signal, bucket) and per signal."""
+        with self._wlock, self._tx() as con:
+            for t in WIDTHS:
+                low = self._dirty[t]
+                if low == _NO_DIRTY:
+                    continue
+                con.execute(f"CREATE TEMP TABLE _merged AS {sql.PARTIALS_MERGED.format(t=t)}", [low])
+                con.execute(f"DELETE FROM {t} WHERE bucket >= ?", [low])
+                con.execute(f"INSERT INTO {t} SELECT * FROM _merged ORDER BY signal_id, bucket")
+                con.execute("DROP TABLE _merged")
+                self._meta_set(con, f"dirty_{t}", _NO_DIRTY)
+            con.execute("DELETE FROM latest")
+            self._append(con, "latest", self._cache.snapshot(None).to_arrow())
+        for t in WIDTHS:
+            self._dirty[t] = _NO_DIRTY
+        self._appended = 0
+
+    def write_events(self, events: Sequence[Event]) -> int:
+        if not events:
+            return 0
+        with self._wlock, self._tx() as con:
+            con.register("_ev", events_table(events))
+            n = len(con.execute(sql.EVENTS_INSERT.format(s="")).fetchall())
+            con.unregister("_ev")
+            return n
+
+    def write_dead_letters(self, rows: Sequence[DeadLetter]) -> None:
+        if not rows:
+            return
+        table = pa.Table.from_pylist(
+            [
+                {"source": r.source, "received_ts": r.received_ts, "payload": r.payload,
+                 "reason": r.reason}
+                for r in rows
+            ],
+            schema=DEAD_LETTER_SCHEMA,
+        )
+        with self._wlock, self._tx() as con:
+            con.register("_dl", table)
+            con.execute(
+                "INSERT INTO dead_letters (source, received_ts, payload, reason) "
+                "SELECT * FROM _dl"
+            )
+            con.unregister("_dl")
+
+    # -- read ------------------------------------------------------------------------
+    def events(
+        self,
+        start: int,
+        end: int,
+        types: Sequence[str] | None = None,
+        asset_prefix: str | None = None,
+        limit: int = 1000,
+    ) -> list[Event]:
+        where = ["ts >= ?", "ts < ?"]
+        params: list[Any] = [start, end]
+        if types is not None:
+            where.append("list_contains(?, type)")
+            params.append(list(types))
+        if asset_prefix is not None:
+            p = asset_prefix.rstrip("/")
+            where.append("(asset = ? OR starts_with(asset, ?))")
+            params += [p, p + "/"]
+        q = (
+            "SELECT id, type, asset, ts, payload FROM events WHERE "
+            + " AND ".join(where)
+            + " ORDER BY ts, id LIMIT ?"
+        )
+        with self._cursor() as cur:
+            rows = cur.execute(q, [*params, limit]).fetchall()
+        return [sql.row_to_event(r) for r in rows]
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT id, source, received_ts, payload, reason FROM dead_letters "
+                "ORDER BY id DESC LIMIT ?",
+                [limit],
+            ).fetchall()
+        return [DeadLetter(s, int(t), bytes(p), r, int(i)) for i, s, t, p, r in rows]
+
+    def raw(
+        self, signals: Sequence[int], start: int, end: int, limit: int | None = None
+    ) -> Batch:
+        ids = ids_array(signals)
+        if len(ids) == 0:
+            return Batch.empty()
+        q = (
+            "SELECT signal_id, ts, value, quality FROM raw WHERE "
+            f"{sql.in_list('signal_id', ids)} AND ts >= ? AND ts < ? ORDER BY signal_id, ts"
+        )
+        params: list[Any] = [start, end]
+        if limit is not None:
+            q += " LIMIT ?"
+            params.append(limit)
+        with self._cursor() as cur:
+            return Batch.from_arrow(cur.sql(q, params=params).to_arrow_table())
+
+    def aggregate(
+        self, signals: Sequence[int], start: int, end: int, interval_ns: int
+    ) -> pa.Table:
+        ids = ids_array(signals)
+        if interval_ns <= 0:
+            raise ValueError(f"interval_ns must be > 0, got {interval_ns}")
+        if len(ids) == 0:
+            return AGG_SCHEMA.empty_table()
+        table = sql.rollup_for(interval_ns, start, end)
+        where = sql.in_list("signal_id", ids)
+        if table:
+            q = sql.agg_from_rollup(
+                table, where, interval_ns,
+                "arg_min(first_v, first_ts)", "arg_max(last_v, last_ts)",
+            )
+        else:
+            q = sql.agg_from_raw(
+                "raw", where, interval_ns, "arg_min(value, ts)", "arg_max(value, ts)"
+            )
+        with self._cursor() as cur:
+            out = cur.sql(q, params=[start, end]).to_arrow_table()
+        return out.cast(AGG_SCHEMA)
+
+    def last(self, signals: Sequence[int] | None = None) -> Batch:
+        if self._con is None:
+            raise RuntimeError("historian is not open")
+        return self._cache.snapshot(None if signals is None else ids_array(signals))
+
+    def minmax(self, signal: int, start: int, end: int, points: int) -> Batch:
+        step = max(1, -(-(end - start) // points))
+        with self._cursor() as cur:
+            tbl = cur.sql(
+                sql.DUCK_MINMAX, params=[start, step, int(signal), start, end]
+            ).to_arrow_table()
+        return Batch.from_arrow(tbl)
+
+    # -- maintenance -----------------------------------------------------------------
+    def apply_retention(
+        self, now: int, retention: Mapping[str, RetentionSpec]
+    ) -> dict[str, int]:
+        with self._wlock:
+            classes = self._classes()
+            cut, default = retention_table(now, retention, classes)
+            out: dict[str, int] = {}
+            with self._tx() as con:
+                con.register("_cut", cut)
+                for table, col, cname, width in sql.RETENTION_TARGETS:
+                    q = sql.RETENTION_BY_CLASS.format(s="", t=table, col=col, c=cname, w=width)
+                    n = con.execute(q).fetchone()[0]
+                    d = getattr(default, cname) if default else None
+                    if d is not None:
+                        q = sql.RETENTION_DEFAULT.format(s="", t=table, col=col, w=width)
+                        n += con.execute(q, [d]).fetchone()[0]
+                    out[table] = int(n)
+                con.unregister("_cut")
+            return out
+
+    def _classes(self) -> dict[int, str]:
+        with self._cursor() as cur:
+            return {int(i): c for i, c in cur.execute("SELECT id, class FROM signals").fetchall()}
+
+    # -- introspection used by tests and benches --------------------------------------
+    def count_raw(self) -> int:
+        with self._cursor() as cur:
+            return int(cur.execute("SELECT count(*) FROM raw").fetchone()[0])
