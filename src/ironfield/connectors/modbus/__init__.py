@@ -1,0 +1,1 @@
+"""Modbus TCP connector: coalesced polling, register decoding, SunSpec inverters, write-back."""
