@@ -102,7 +102,8 @@ async def test_every_type_and_order_decodes(sim: SimInverter, tmp_path: Path) ->
     got = _latest(sink, reg)
     for name, _a, _t, fmt, v, *_o, scale, off in layout:
         want = struct.unpack(">" + fmt, struct.pack(">" + fmt, v))[0] * scale + off
-        assert got[f"{A}/{name}"] == (pytest.approx(want, rel=1e-12), Quality.GOOD), name
+        value, quality = got[f"{A}/{name}"]
+        assert value == pytest.approx(want, rel=1e-12) and quality == Quality.GOOD, name
     assert got[f"{A}/inp"][0] == -7.25
     assert [got[f"{A}/c{i}"][0] for i in range(5)] == [float(b) for b in sim.coils[:5]]
     assert [got[f"{A}/d{i}"][0] for i in range(4)] == [float(b) for b in sim.discrete[:4]]
