@@ -29,23 +29,9 @@ from ironfield.core.plugins import Ack
 from ironfield.core.quality import Quality
 from ironfield.core.signals import SignalDef, SignalRegistry
 from ironfield.core.timeutil import NS_PER_S, now_ns
+from ironfield.historian.base import DeadLetter
 
 log = logging.getLogger(__name__)
-
-
-class DeadLetterRow(Protocol):
-    source: str
-    received_ns: int
-    payload: bytes
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    source: str
-    received_ns: int
-    payload: bytes
-    reason: str
 
 
 class Store(Protocol):
@@ -53,7 +39,7 @@ class Store(Protocol):
 
     def write(self, batch: Batch) -> int: ...
 
-    def write_events(self, events: Sequence[Event]) -> None: ...
+    def write_events(self, events: Sequence[Event]) -> int: ...
 
     def write_dead_letters(self, rows: Sequence[DeadLetter]) -> None: ...
 

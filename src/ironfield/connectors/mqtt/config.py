@@ -60,6 +60,7 @@ class MqttConnectorSpec(BaseModel):
     client_id: str | None = None
     username: str | None = None
     password: str | None = None
+    protocol: Literal["5", "3.1.1"] = "5"
     qos: Literal[0, 1] = 1
     session_expiry_s: int = Field(86_400, ge=0)
     shared_group: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]+$")

@@ -36,7 +36,7 @@ from ironfield.connectors.mqtt.codecs import (
     decode_value,
 )
 from ironfield.connectors.mqtt.config import MqttConnectorSpec, TopicSpec
-from ironfield.connectors.mqtt.topics import TopicTemplate, fill
+from ironfield.connectors.mqtt.topics import TopicTemplate, fill, minimal_filters, specificity
 from ironfield.core.batch import Batch
 from ironfield.core.errors import CommandRejectedError, MalformedPayloadError, PlantFileError
 from ironfield.core.events import Event
@@ -61,7 +61,8 @@ class MqttConnector:
         self.id = spec.id
         self.registry = registry
         self.plant_file = plant_file
-        self._routes = [_Route(t, TopicTemplate(t.topic), TS_FACTOR[t.ts_unit]) for t in spec.topics]
+        ordered = sorted(spec.topics, key=lambda t: specificity(t.topic))
+        self._routes = [_Route(t, TopicTemplate(t.topic), TS_FACTOR[t.ts_unit]) for t in ordered]
         self._value_sid: dict[str, int] = {}
         self._key_sid: dict[tuple[str, str], int] = {}
         self._topic_route: dict[str, _Route | None] = {}
@@ -264,8 +265,7 @@ class MqttConnector:
             return
         self.connects += 1
         subs: list[tuple[str, int]] = []
-        for r in self._routes:
-            f = r.template.subscription()
+        for f in minimal_filters([r.template.subscription() for r in self._routes]):
             if self.spec.shared_group:
                 f = f"$share/{self.spec.shared_group}/{f}"
             subs.append((f, self.spec.qos))
@@ -293,8 +293,12 @@ class MqttConnector:
 
     def _make_client(self) -> mqtt.Client:
         cid = self.spec.client_id or f"ironfield-{self.id}"
+        v5 = self.spec.protocol == "5"
         c = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5,
+            CallbackAPIVersion.VERSION2, client_id=cid,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            # MQTT 3.1.1 has no session expiry: a persistent session is clean_session=False.
+            clean_session=None if v5 else False,
             manual_ack=self.spec.qos > 0,
         )
         if self.spec.username:
@@ -336,10 +340,13 @@ class MqttConnector:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         client = self._client = self._make_client()
-        client.connect_async(
-            self.spec.host, self.spec.port, keepalive=self.spec.keepalive_s,
-            clean_start=False, properties=self._connect_props(),
-        )
+        if self.spec.protocol == "5":
+            client.connect_async(
+                self.spec.host, self.spec.port, keepalive=self.spec.keepalive_s,
+                clean_start=False, properties=self._connect_props(),
+            )
+        else:
+            client.connect_async(self.spec.host, self.spec.port, keepalive=self.spec.keepalive_s)
         client.loop_start()
         try:
             while True:

@@ -96,7 +96,8 @@ def metric_value(m: Any, datatype: int) -> float:
         return math.nan
     raw = getattr(m, which)
     if which == "int_value":
-        return float(_signed(raw, {INT8: 8, INT16: 16, INT32: 32}.get(datatype, 32)) if datatype in (INT8, INT16, INT32) else raw)
+        # Signed types travel as the 32-bit two's complement in a uint32 (as Tahu encodes them).
+        return float(_signed(raw, 32) if datatype in (INT8, INT16, INT32) else raw)
     if which == "long_value":
         return float(_signed(raw, 64) if datatype == INT64 else raw)
     if which == "boolean_value":

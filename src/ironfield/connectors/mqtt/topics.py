@@ -69,3 +69,33 @@ def fill(template: str, variables: dict[str, str]) -> str:
         return variables[name]
 
     return _VAR.sub(sub, template)
+
+
+def covers(general: str, specific: str) -> bool:
+    """Does MQTT filter ``general`` match every topic that ``specific`` matches."""
+    g, s = general.split("/"), specific.split("/")
+    for i, lvl in enumerate(g):
+        if lvl == "#":
+            return True
+        if i >= len(s) or s[i] == "#":
+            return False
+        if lvl != "+" and (s[i] == "+" or lvl != s[i]):
+            return False
+    return len(g) == len(s)
+
+
+def minimal_filters(filters: list[str]) -> list[str]:
+    """Drop filters another one already covers: overlapping subscriptions make a broker
+    deliver the same message once per matching subscription."""
+    unique = list(dict.fromkeys(filters))
+    return [
+        f for i, f in enumerate(unique)
+        if not any(covers(o, f) and (not covers(f, o) or j < i) for j, o in enumerate(unique) if j != i)
+    ]
+
+
+def specificity(pattern: str) -> tuple[int, int]:
+    """Sort key: templates with more literal levels match first."""
+    levels = pattern.split("/")
+    literal = sum(1 for lvl in levels if lvl not in ("+", "#") and not _VAR.fullmatch(lvl))
+    return (-literal, -len(levels))
