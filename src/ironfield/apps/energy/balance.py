@@ -9,13 +9,13 @@ it) [3]_.
 Ratios follow Luthander et al. 2015 [1]_: self-consumption = PV used on site / PV
 produced; self-sufficiency = PV used on site / site consumption. PV stored in the site
 battery counts as used on site. Peak demand is the largest mean import over fixed,
-clock-aligned windows (15 min: the maximum-demand period of China's two-part industrial
-tariff [2]_).
+clock-aligned windows, which is how a demand meter bills the capacity part of China's
+two-part industrial tariff [2]_; the window (15 min by default) is configurable.
 
 .. [1] Luthander, Widen, Nilsson & Palm 2015, "Photovoltaic self-consumption in buildings:
    a review", Applied Energy 142:80-94, eqs. 1-2.
 .. [2] NDRC 2023, "关于第三监管周期省级电网输配电价及有关事项的通知" (Fagai Jiage [2023]
-   526): demand charge on the monthly maximum 15-min average demand.
+   526): two-part tariff with a capacity charge on maximum demand.
 .. [3] GHG Protocol Scope 2 Guidance 2015, ch. 5: only energy crossing the reporting
    boundary from the grid is scope 2; energy recovered inside a vehicle is neither.
 """
