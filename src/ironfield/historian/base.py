@@ -41,7 +41,7 @@ AGG_SCHEMA = pa.schema(
 Method = Literal["minmax", "lttb"]
 ExportFormat = Literal["csv", "parquet"]
 
-# LTTB runs client-side on an in-database min/max pre-reduction this many times finer
+# LTTB runs client-side on an in-database M4 pre-reduction this many times finer
 # than the requested points, so a year of raw data still never leaves the database.
 LTTB_PREREDUCE = 4
 
@@ -165,9 +165,16 @@ class Historian(abc.ABC):
         """Last stored row per signal (all signals when ``None``), ordered by signal."""
 
     @abc.abstractmethod
-    def minmax(self, signal: int, start: int, end: int, points: int) -> Batch:
-        """Per of ``points`` equal buckets of the range, the rows holding the min and max
-        value, in time order (computed in the database)."""
+    def minmax(
+        self, signal: int, start: int, end: int, points: int, ends: bool = False
+    ) -> Batch:
+        """For each of ``points`` equal buckets of the range, the rows holding the min and
+        max value (and with ``ends`` the first and last rows too: M4 [1]_), in time order,
+        computed in the database. NaN values are skipped.
+
+        .. [1] Jugel et al. 2014, M4: A Visualization-Oriented Time Series Data
+           Aggregation, PVLDB 7(10).
+        """
 
     def downsample(
         self, signal: int, start: int, end: int, points: int, method: Method = "minmax"
@@ -176,7 +183,8 @@ class Historian(abc.ABC):
 
         ``minmax``: at most ``2 * points`` rows keeping each bucket's extremes (so the
         global min and max survive). ``lttb``: at most ``points`` rows chosen by
-        Largest-Triangle-Three-Buckets [1]_ over an in-database min/max pre-reduction.
+        Largest-Triangle-Three-Buckets [1]_ over an in-database M4 pre-reduction
+        (first, last, min, max of ``4 * points`` buckets), so first and last rows stay.
 
         .. [1] Steinarsson 2013, Downsampling Time Series for Visual Representation,
            MSc thesis, University of Iceland.
@@ -186,7 +194,7 @@ class Historian(abc.ABC):
         if method == "minmax":
             return self.minmax(signal, start, end, points)
         if method == "lttb":
-            pre = self.minmax(signal, start, end, points * LTTB_PREREDUCE)
+            pre = self.minmax(signal, start, end, points * LTTB_PREREDUCE, ends=True)
             idx = lttb(pre.ts, pre.value, points)
             return pre.take(idx)
         raise ValueError(f"unknown downsampling method {method!r}: expected 'minmax' or 'lttb'")

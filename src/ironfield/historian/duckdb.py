@@ -327,12 +327,13 @@ class DuckDBHistorian(Historian):
             raise RuntimeError("historian is not open")
         return self._cache.snapshot(None if signals is None else ids_array(signals))
 
-    def minmax(self, signal: int, start: int, end: int, points: int) -> Batch:
+    def minmax(
+        self, signal: int, start: int, end: int, points: int, ends: bool = False
+    ) -> Batch:
         step = max(1, -(-(end - start) // points))
+        q = sql.DUCK_MINMAX.format(ends=sql.DUCK_M4_ENDS if ends else "")
         with self._cursor() as cur:
-            tbl = cur.sql(
-                sql.DUCK_MINMAX, params=[start, step, int(signal), start, end]
-            ).to_arrow_table()
+            tbl = cur.sql(q, params=[start, step, int(signal), start, end]).to_arrow_table()
         return Batch.from_arrow(tbl)
 
     # -- maintenance -----------------------------------------------------------------

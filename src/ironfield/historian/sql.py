@@ -79,13 +79,15 @@ FROM {t} WHERE bucket >= ? GROUP BY signal_id, bucket"""
 
 DUCK_MINMAX = f"""
 WITH r AS (
-  SELECT struct_pack(signal_id, ts, value, quality) AS x, value, (ts - ?) // ? AS k
+  SELECT struct_pack(signal_id, ts, value, quality) AS x, ts, value, (ts - ?) // ? AS k
   FROM raw WHERE signal_id = ? AND ts >= ? AND ts < ? AND {NOT_NAN}),
-g AS (SELECT arg_min(x, value) AS lo, arg_max(x, value) AS hi FROM r GROUP BY k),
-u AS (SELECT lo AS x FROM g UNION SELECT hi AS x FROM g)
+g AS (SELECT arg_min(x, value) AS lo, arg_max(x, value) AS hi,
+             arg_min(x, ts) AS fst, arg_max(x, ts) AS lst FROM r GROUP BY k),
+u AS (SELECT lo AS x FROM g UNION SELECT hi AS x FROM g {{ends}})
 SELECT struct_extract(x, 'signal_id') AS signal_id, struct_extract(x, 'ts') AS ts,
        struct_extract(x, 'value') AS value, struct_extract(x, 'quality') AS quality
 FROM u ORDER BY ts"""
+DUCK_M4_ENDS = "UNION SELECT fst AS x FROM g UNION SELECT lst AS x FROM g"
 
 SIGNALS_UPSERT = """
 INSERT INTO {s}signals SELECT * FROM _sig ON CONFLICT (id) DO UPDATE SET
