@@ -231,8 +231,10 @@ class AlarmEngine:
 
     def _changes(self, ch: Changes) -> list[Event]:
         out: list[Event] = []
-        for p, ts, x, active in zip(ch.point.tolist(), ch.ts.tolist(), ch.value.tolist(),
-                                    ch.active.tolist(), strict=True):
+        order = np.lexsort((ch.point, ch.ts))  # the journal and the live feed read in time order
+        for p, ts, x, active in zip(ch.point[order].tolist(), ch.ts[order].tolist(),
+                                    ch.value[order].tolist(), ch.active[order].tolist(),
+                                    strict=True):
             rec = self.c.records[p]
             tr = lifecycle.condition(rec, active, ts, x)
             if tr is not None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,10 +70,11 @@ class Token:
     pos: int
 
 
-def tokenize(source: str) -> list[Token]:
+def tokenize(source: str) -> Iterator[Token]:
+    """Tokens left to right, ending with an ``end`` token. Lazy, so that the parser reports
+    the leftmost problem, whether it is a bad character or a bad construct."""
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters", source[:60], 0)
-    out: list[Token] = []
     pos = 0
     while pos < len(source):
         m = _TOKEN.match(source, pos)
@@ -85,12 +86,11 @@ def tokenize(source: str) -> list[Token]:
         kind = m.lastgroup or ""
         text = m.group()
         if kind == "str":
-            out.append(Token("str", text[1:-1], pos))
+            yield Token("str", text[1:-1], pos)
         elif kind != "ws":
-            out.append(Token(kind, text, pos))
+            yield Token(kind, text, pos)
         pos = m.end()
-    out.append(Token("end", "", len(source)))
-    return out
+    yield Token("end", "", len(source))
 
 
 # --- AST ------------------------------------------------------------------------------
@@ -142,20 +142,21 @@ class _Parser:
     def __init__(self, source: str, aliases: Mapping[str, str]) -> None:
         self.source = source
         self.tokens = tokenize(source)
-        self.i = 0
+        self.ahead = next(self.tokens)
         self.aliases = aliases
         self.depth = 0
 
     def error(self, message: str, tok: Token | None = None) -> ExpressionError:
-        t = tok or self.tokens[self.i]
+        t = tok or self.ahead
         return ExpressionError(message, self.source, t.pos)
 
     def peek(self) -> Token:
-        return self.tokens[self.i]
+        return self.ahead
 
     def next(self) -> Token:
-        t = self.tokens[self.i]
-        self.i += 1
+        t = self.ahead
+        if t.kind != "end":
+            self.ahead = next(self.tokens)
         return t
 
     def expect(self, text: str) -> Token:
