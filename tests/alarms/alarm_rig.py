@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from ironfield.alarms import AlarmEngine
 from ironfield.core.batch import Batch
 from ironfield.core.events import Event

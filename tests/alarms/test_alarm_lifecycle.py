@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alarm_rig import T0, Rig, S
 
@@ -12,7 +14,7 @@ from ironfield.core.events import Event
 LEVEL = "plant/area/tank-1/level_m"
 LEVEL2 = "plant/area/tank-2/level_m"
 RUN2 = "plant/area/tank-2/running"
-RULES = [
+RULES: list[dict[str, Any]] = [
     {"id": "t1", "type": "limit", "signal": LEVEL, "h": {"limit": 8, "priority": "high"},
      "hh": {"limit": 9, "priority": "urgent"}},
     {"id": "t2", "type": "limit", "signal": LEVEL2, "l": 1.0, "priority": "low",
