@@ -88,24 +88,36 @@ def calibrate_pvwatts(poa_wm2: FloatArray, cell_temp_c: FloatArray, ac_power_w: 
     pdc0_init = float(np.median(p / (g / 1000.0))) / ETA_INV_NOM
     scale = max(pmax, 1.0)
 
-    # The inverter limit is identifiable only if the data show clipping: a plateau of
-    # samples within 1 % of the maximum. Without one, pac0 is set to pdc0 * eta (DC/AC
-    # ratio 1), which never clips within the calibration data's range.
-    clipping = float(np.mean(p >= 0.99 * pmax)) >= 0.05
+    # The inverter limit is identifiable only where the data show clipping. Fit twice:
+    # (a) pac0 tied to pdc0 * eta (DC/AC ratio 1), (b) pac0 free; keep (b) only if it
+    # explains the data clearly better *and* its limit actually binds on observed power.
     x0 = np.array([pdc0_init / scale, GAMMA_PRIOR * 1000.0, 1.0])
-    lo = np.array([0.1, -8.0, 0.99])
-    hi = np.array([20.0, 0.0, 20.0 if clipping else 1.0])
 
-    def residuals_free(x: FloatArray) -> FloatArray:
-        pac0 = x[2] * scale if clipping else 1e6 * scale
-        model = pvwatts_ac(g, tc, x[0] * scale, x[1] / 1000.0, pac0)
-        prior = _GAMMA_PRIOR_WEIGHT * np.sqrt(n) * (x[1] - GAMMA_PRIOR * 1000.0)
-        return np.concatenate([(model - p) / scale, [prior]])
+    def prior(x: FloatArray) -> FloatArray:
+        return np.array([_GAMMA_PRIOR_WEIGHT * np.sqrt(n) * (x[1] - GAMMA_PRIOR * 1000.0)])
 
-    res = least_squares(residuals_free, np.clip(x0, lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
-                        loss="soft_l1", f_scale=0.02)
-    pdc0, gamma = res.x[0] * scale, res.x[1] / 1000.0
-    pac0 = res.x[2] * scale if clipping else max(pdc0 * ETA_INV_NOM, pmax)
+    def res_tied(x: FloatArray) -> FloatArray:
+        pdc0 = x[0] * scale
+        model = pvwatts_ac(g, tc, pdc0, x[1] / 1000.0, pdc0 * ETA_INV_NOM)
+        return np.concatenate([(model - p) / scale, prior(x)])
+
+    def res_free(x: FloatArray) -> FloatArray:
+        model = pvwatts_ac(g, tc, x[0] * scale, x[1] / 1000.0, x[2] * scale)
+        return np.concatenate([(model - p) / scale, prior(x)])
+
+    lo, hi = np.array([0.1, -8.0]), np.array([20.0, 0.0])
+    tied = least_squares(res_tied, np.clip(x0[:2], lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
+                         loss="soft_l1", f_scale=0.02)
+    lo3, hi3 = np.array([0.1, -8.0, 0.9]), np.array([20.0, 0.0, 20.0])
+    free = least_squares(res_free, np.clip(x0, lo3 + 1e-9, hi3 - 1e-9), bounds=(lo3, hi3),
+                         loss="soft_l1", f_scale=0.02)
+    binds = free.x[2] * scale <= 1.02 * float(np.quantile(p, 0.99))
+    clipping = bool(binds and free.cost < 0.8 * tied.cost)
+    if clipping:
+        pdc0, gamma, pac0 = free.x[0] * scale, free.x[1] / 1000.0, free.x[2] * scale
+    else:
+        pdc0, gamma = tied.x[0] * scale, tied.x[1] / 1000.0
+        pac0 = pdc0 * ETA_INV_NOM
     fit = pvwatts_ac(g, tc, pdc0, gamma, pac0)
     nmae = 100.0 * float(np.mean(np.abs(fit - p))) / pdc0
     return Calibration(pdc0_w=float(pdc0), gamma_pdc_per_k=float(gamma), pac0_w=float(pac0),

@@ -284,7 +284,7 @@ def _explain(pb: ChargingProblem, short: FloatArray, below: FloatArray, end_shor
     for t in (int(k) for k in np.flatnonzero(short > 1e-6)):
         out.append(f"period {format_ns(pb.start_ns + int(t) * step)}: "
                    f"{pb.trucks_required[t]} trucks required hauling, only "
-                   f"{pb.trucks_required[t] - short[t]:.0f} can be (chargers "
+                   f"{pb.trucks_required[t] - short[t]:.1f} can be (chargers "
                    f"{pb.chargers} x {pb.charger_kw:g} kW, fleet {len(pb.trucks)})")
     for i, tr in enumerate(pb.trucks):
         worst = int(np.argmax(below[i]))
