@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 from ironfield.server.auth.sessions import LoginLimiter, SessionStore
 from ironfield.server.auth.users import ROLES, Role, User, UserStore, role_rank
 
@@ -24,9 +26,10 @@ class Auth:
     secure_cookies: bool = False
 
     @classmethod
-    def in_data_dir(cls, data_dir: Path | str, **kw: object) -> Auth:
+    def in_data_dir(cls, data_dir: Path | str, *, hasher: PasswordHasher | None = None,
+                    secure_cookies: bool = False) -> Auth:
         """Users in ``<data_dir>/users.json``."""
-        return cls(UserStore(Path(data_dir) / USERS_FILE), **kw)  # type: ignore[arg-type]
+        return cls(UserStore(Path(data_dir) / USERS_FILE, hasher), secure_cookies=secure_cookies)
 
 
 def ensure_demo_user(

@@ -55,16 +55,23 @@ def token_digest(token: str) -> str:
 class UserStore:
     """Users and tokens in ``path`` (a JSON file); thread-safe."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, hasher: PasswordHasher | None = None) -> None:
+        """``hasher``: argon2-cffi's defaults (RFC 9106 low-memory profile) unless given."""
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()
         self._users: dict[str, dict[str, str]] = {}
         self._tokens: dict[str, dict[str, str | int]] = {}
+        self._dummy_hash: str | None = None
+        self._load()
+
+    @property
+    def _dummy(self) -> str:
         # A fixed hash to verify against for unknown users, so a login for a name that does
         # not exist costs as much as one that does (no user enumeration by timing).
-        self._dummy = self._hasher.hash(secrets.token_hex(16))
-        self._load()
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        return self._dummy_hash
 
     # -- persistence --------------------------------------------------------------------
 

@@ -1,0 +1,166 @@
+"""A small plant, a real Platform (DuckDB historian in a temp dir), users of every role,
+and a real uvicorn server on loopback in a background thread for WebSocket/browser tests."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from argon2 import PasswordHasher
+
+from ironfield.alarms import AlarmEngine
+from ironfield.core.batch import Batch
+from ironfield.core.plant import parse_plant
+from ironfield.core.plugins import Command, CommandResult, Sink
+from ironfield.runtime.platform import Platform
+from ironfield.server.auth import USERS_FILE, Auth
+from ironfield.server.run import make_server
+
+PLANT = """
+plant: testplant
+sites:
+  - id: s1
+    timezone: UTC
+    areas:
+      - id: a1
+        equipment:
+          - id: pump-1
+            signals:
+              - {name: temp_c, unit: degC, range: [0, 150]}
+              - {name: flow_m3h, unit: m3/h}
+              - {name: state, type: state, states: {0: off, 1: running, 2: fault}}
+              - {name: speed_sp, unit: rpm, writable: true}
+          - id: pump-2
+            signals:
+              - {name: temp_c, unit: degC}
+historian:
+  backend: duckdb
+  path: test.duckdb
+  flush_interval: 50ms
+alarms:
+  - {id: pump-hot, type: limit, signal: s1/a1/pump-1/temp_c, h: 80, hh: 95, priority: high, message: pump 1 hot}
+"""
+PASSWORD = "correct-horse-1"
+USERS = {"vic": "viewer", "otto": "operator", "erin": "engineer", "ada": "admin"}
+TEMP = "s1/a1/pump-1/temp_c"
+FLOW = "s1/a1/pump-1/flow_m3h"
+STATE = "s1/a1/pump-1/state"
+SETPOINT = "s1/a1/pump-1/speed_sp"
+
+
+class FakeConnector:
+    """Owns the pump's setpoint; confirms every write."""
+
+    id = "fake"
+
+    def __init__(self) -> None:
+        self.writes: list[Command] = []
+
+    async def run(self, sink: Sink) -> None:
+        await asyncio.Event().wait()
+
+    def owns(self, signal: str) -> bool:
+        return signal == SETPOINT
+
+    async def write(self, command: Command) -> CommandResult:
+        self.writes.append(command)
+        v = command.value if isinstance(command.value, float | int) else None
+        return CommandResult("confirmed", new_value=None if v is None else float(v))
+
+
+def make_platform(data_dir: Path) -> Platform:
+    p = Platform(plant=parse_plant(PLANT), data_dir=data_dir)
+    p.open()
+    p.connectors["fake"] = FakeConnector()
+    assert p.pipeline is not None
+    p.services["alarms"] = AlarmEngine(p.plant.alarms, p.registry, emit=p.pipeline.emit_nowait)
+    return p
+
+
+# Still argon2id, but cheap: the suite hashes and verifies dozens of times on a busy machine.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_TEMPLATE: dict[str, bytes] = {}
+
+
+def make_auth(data_dir: Path) -> Auth:
+    """Users of every role in ``<data_dir>/users.json`` (hashed once per session, copied)."""
+    target = data_dir / USERS_FILE
+    if "users" not in _TEMPLATE:
+        auth = Auth.in_data_dir(data_dir, hasher=FAST_HASHER)
+        for name, role in USERS.items():
+            auth.users.set_user(name, PASSWORD, role)  # type: ignore[arg-type]
+        _TEMPLATE["users"] = target.read_bytes()
+    else:
+        target.write_bytes(_TEMPLATE["users"])
+    return Auth.in_data_dir(data_dir, hasher=FAST_HASHER)
+
+
+def batch(p: Platform, path: str, ts: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray,
+          quality: int = 0xC0) -> Batch:
+    return Batch.build(p.registry.id(path), np.asarray(ts, np.int64), np.asarray(values, np.float64),
+                       quality)
+
+
+async def feed(p: Platform, b: Batch, *, flush: bool = True) -> None:
+    """Into the pipeline (bus + historian) and through the alarm engine, as the runtime does."""
+    assert p.pipeline is not None
+    await p.pipeline.submit(b)
+    engine = p.services.get("alarms")
+    if isinstance(engine, AlarmEngine):
+        engine.process(b)
+    if flush:
+        await p.pipeline.flush()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+class LiveServer:
+    """uvicorn + a started Platform in one event loop on a background thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        self.platform = make_platform(data_dir)
+        self.auth = make_auth(data_dir)
+        self.server = make_server(self.platform, port=self.port, auth=self.auth,
+                                  manage_platform=True)
+        self.thread = threading.Thread(target=self._run, name="live-server", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.serve())
+        self.loop.close()
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def call(self, coro: Any, timeout: float = 10.0) -> Any:
+        fut: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return fut.result(timeout)
+
+    def feed(self, path: str, ts: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray) -> None:
+        self.call(feed(self.platform, batch(self.platform, path, ts, values)))
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
