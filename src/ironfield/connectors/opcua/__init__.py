@@ -1,0 +1,1 @@
+"""OPC UA client connector: subscriptions into batches, write-back confirmed by read-back."""
