@@ -166,3 +166,20 @@ def test_restore_takes_the_out_of_service_assets_back() -> None:
     assert engine.record("t2.L").state == AlarmState.OUT_OF_SERVICE
     engine.set_out_of_service("plant/area/tank-2", False, "maint", ts=T0 + S)
     assert engine.record("t2.L").state == AlarmState.NORMAL
+
+
+def test_restore_keeps_designed_suppression_liftable() -> None:
+    rig = Rig(RULES)
+    run, lvl = rig.sid(RUN2), rig.sid(LEVEL2)
+    rig.engine.process(Batch.build([run, lvl], T0, [0.0, 0.5]))
+    assert rig.engine.record("t2.L").state == AlarmState.SUPPRESSED
+    fresh: list[Event] = []
+    engine = AlarmEngine(RULES, rig.registry, fresh.append)
+    engine.restore(rig.events)
+    assert engine.record("t2.L").state == AlarmState.SUPPRESSED
+    engine.process(Batch.build([run], T0 + S, [1.0]))
+    # Condition changes while hidden are not transitions, so the journal does not hold them:
+    # the restored engine learns the level is low from the next sample.
+    engine.process(Batch.build([lvl], T0 + 2 * S, [0.5]))
+    assert [(e.payload["action"], e.payload["to_state"]) for e in fresh] == [
+        ("unsuppress", "normal"), ("activate", "unack")]

@@ -94,6 +94,7 @@ class AlarmEngine:
         self._prev_t = np.full(ns, -1, np.int64)
         self._t0: int | None = None  # first tick: the reference for never-seen stale signals
         self._oos: dict[str, bool] = {}
+        self._shelved: set[int] = set()  # points with a shelving expiry to watch
         self.evaluations = 0  # (value, rule) pairs decided, for the benchmark
 
     # --- the stream --------------------------------------------------------------------
@@ -264,9 +265,11 @@ class AlarmEngine:
         if self._t0 is None:
             self._t0 = now
         c = self.c
+        expired = [i for i in sorted(self._shelved)
+                   if (c.records[i].shelved_until or now) <= now]
+        self._shelved.difference_update(expired)
         events = self._apply(
-            [i for i, r in enumerate(c.records) if r.shelved_until is not None
-             and r.shelved_until <= now],
+            expired,
             lambda r: lifecycle.unshelve(r, r.shelved_until or now, "system",
                                          "shelving expired", "shelve_expired"),
         )
@@ -300,7 +303,7 @@ class AlarmEngine:
         rec = self.record(alarm_id)
         at = now_ns() if ts is None else ts
         tr = lifecycle.shelve(rec, at, at + duration_ns, user, comment)
-        assert tr is not None
+        self._shelved.add(self.c.by_alarm[alarm_id])
         return self._send(rec, tr)
 
     def unshelve(self, alarm_id: str, user: str, comment: str = "",
@@ -371,6 +374,10 @@ class AlarmEngine:
             if i is None:
                 continue
             journal.apply(self.c.records[i], ts, payload)
+            if payload.shelved_until is not None:
+                self._shelved.add(i)
             self.c.points.force(i, payload.active, ts)
             n += 1
+        for g in self.c.suppressions:  # so that the next evaluation can lift it
+            g.state[:] = [any(self.c.records[p].suppressed for p in t) for t in g.targets]
         return n

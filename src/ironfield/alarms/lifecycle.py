@@ -139,7 +139,7 @@ def _unhide(rec: AlarmRecord) -> None:
         rec.base = AlarmState.UNACK if rec.active else AlarmState.NORMAL
 
 
-def shelve(rec: AlarmRecord, ts: int, until: int, user: str, comment: str = "") -> Transition | None:
+def shelve(rec: AlarmRecord, ts: int, until: int, user: str, comment: str = "") -> Transition:
     if until <= ts:
         raise AlarmStateError(f"shelving {rec.alarm_id!r} needs a positive duration")
     if rec.out_of_service or rec.suppressed:

@@ -124,6 +124,8 @@ class Points:
         start[0] = True
         np.not_equal(p[1:], p[:-1], out=start[1:])
         first = np.flatnonzero(start)
+        if len(first) == n:
+            return self._advance_single(s)
         pf = p[first]
 
         # Deadband: carry the last decisive sample; a group opens with the old condition.
@@ -159,6 +161,21 @@ class Points:
         self.cond_since[pf] = since[last]
         self.alarm[pf] = out[last]
         self.value[pf] = s.value[last]
+        return Changes(p[changed], (since + delay)[changed], s.value[changed], out[changed])
+
+    def _advance_single(self, s: Samples) -> Changes:
+        """The same rules when each point has one sample (the usual live batch): no carry."""
+        p, t, d = s.point, s.ts, s.decision
+        old_c, old_a = self.cond[p], self.alarm[p]
+        c = np.where(d == 0, old_c, d > 0)
+        since = np.where(c != old_c, t, self.cond_since[p])
+        delay = np.where(c, self.on_delay[p], self.off_delay[p])
+        out = np.where(t - since >= delay, c, old_a)
+        changed = np.flatnonzero(out != old_a)
+        self.cond[p] = c
+        self.cond_since[p] = since
+        self.alarm[p] = out
+        self.value[p] = s.value
         return Changes(p[changed], (since + delay)[changed], s.value[changed], out[changed])
 
     def due(self, now: int) -> Changes:
