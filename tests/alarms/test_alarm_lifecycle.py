@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from alarm_rig import T0, Rig, S
 
-from ironfield.alarms import AlarmEngine, AlarmState, AlarmStateError, UnknownAlarmError
+from ironfield.alarms import (
+    AlarmEngine,
+    AlarmPayload,
+    AlarmState,
+    AlarmStateError,
+    UnknownAlarmError,
+)
 from ironfield.core.batch import Batch
 from ironfield.core.events import Event
 
@@ -183,3 +189,16 @@ def test_restore_keeps_designed_suppression_liftable() -> None:
     engine.process(Batch.build([lvl], T0 + 2 * S, [0.5]))
     assert [(e.payload["action"], e.payload["to_state"]) for e in fresh] == [
         ("unsuppress", "normal"), ("activate", "unack")]
+
+
+def test_event_payloads_are_exactly_the_journal_model() -> None:
+    rig = Rig(RULES)
+    rig.feed(LEVEL, [T0], [9.5])
+    rig.engine.acknowledge("t1.H", "ana", "ok", ts=T0 + S)
+    rig.engine.shelve("t1.HH", "ana", 5 * S, ts=T0 + S)
+    rig.feed(LEVEL, [T0 + 2 * S], [1.0])
+    assert len(rig.events) == 5
+    for e in rig.events:
+        assert AlarmPayload.model_validate(e.payload).model_dump(mode="json") == e.payload
+        again = Event.make(e.type, e.asset, e.payload, e.ts)  # validates with the model
+        assert again.payload == e.payload and again.payload_json() == e.payload_json()
