@@ -14,6 +14,7 @@ from ironfield.alarms.health import AlarmHealth, alarm_health
 from ironfield.alarms.journal import EVENT_TYPE, SERVICE_EVENT_TYPE, AlarmPayload
 from ironfield.alarms.lifecycle import AlarmRecord, AlarmState
 from ironfield.alarms.rules import PRIORITIES, Rule, parse_rules
+from ironfield.alarms.service import AlarmService
 
 __all__ = [
     "EVENT_TYPE",
@@ -24,6 +25,7 @@ __all__ = [
     "AlarmPayload",
     "AlarmRecord",
     "AlarmRuleError",
+    "AlarmService",
     "AlarmState",
     "AlarmStateError",
     "ExpressionError",
