@@ -25,7 +25,10 @@ from ironfield.apps.energy.config import ArrayConfig, PvwattsInverter, PvwattsMo
 
 ETA_INV_NOM = 0.96  # PVWatts v5 default nominal inverter efficiency [1]_
 GAMMA_PRIOR = -0.0037  # [1/K], PVWatts v5 "standard" module [1]_ table 3
-_GAMMA_PRIOR_WEIGHT = 0.002  # relative to one sample's residual, per 0.001 1/K of deviation
+# Weight of the gamma prior, relative to one sample's residual per 0.001 1/K of deviation:
+# strong enough to hold gamma near the prior when the data span few temperatures, weak
+# enough that a year of data (hundreds of samples over 60 K) moves it.
+_GAMMA_PRIOR_WEIGHT = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ def calibrate_pvwatts(poa_wm2: FloatArray, cell_temp_c: FloatArray, ac_power_w: 
     def prior(x: FloatArray) -> FloatArray:
         return np.array([_GAMMA_PRIOR_WEIGHT * np.sqrt(n) * (x[1] - GAMMA_PRIOR * 1000.0)])
 
+
     def res_tied(x: FloatArray) -> FloatArray:
         pdc0 = x[0] * scale
         model = pvwatts_ac(g, tc, pdc0, x[1] / 1000.0, pdc0 * ETA_INV_NOM)
@@ -105,10 +109,13 @@ def calibrate_pvwatts(poa_wm2: FloatArray, cell_temp_c: FloatArray, ac_power_w: 
         model = pvwatts_ac(g, tc, x[0] * scale, x[1] / 1000.0, x[2] * scale)
         return np.concatenate([(model - p) / scale, prior(x)])
 
-    lo, hi = np.array([0.1, -8.0]), np.array([20.0, 0.0])
+    # gamma within the range of crystalline and thin-film modules in the CEC library
+    # (about -0.006 .. -0.0015 1/K); 0 would let snow-depressed cold mornings pass for
+    # a plant without temperature loss.
+    lo, hi = np.array([0.1, -6.0]), np.array([20.0, -1.5])
     tied = least_squares(res_tied, np.clip(x0[:2], lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
                          loss="soft_l1", f_scale=0.02)
-    lo3, hi3 = np.array([0.1, -8.0, 0.9]), np.array([20.0, 0.0, 20.0])
+    lo3, hi3 = np.array([0.1, -6.0, 0.9]), np.array([20.0, -1.5, 20.0])
     free = least_squares(res_free, np.clip(x0, lo3 + 1e-9, hi3 - 1e-9), bounds=(lo3, hi3),
                          loss="soft_l1", f_scale=0.02)
     binds = free.x[2] * scale <= 1.02 * float(np.quantile(p, 0.99))

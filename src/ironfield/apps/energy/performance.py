@@ -134,8 +134,8 @@ def detect_losses(ts_ns: NsArray, measured_w: FloatArray, expected_w: FloatArray
                   th: LossThresholds | None = None) -> list[LossEvent]:
     """Loss events (runs of equally-labelled intervals) plus soiling episodes.
 
-    A run may span night intervals (expected ~0, label '') without being split: snow that
-    covers the array at dusk still covers it at dawn.
+    A snow run may span the night without being split (snow that covers the array at dusk
+    still covers it at dawn); other runs end at night. A gap neither extends nor ends one.
     """
     t = th or LossThresholds()
     ts = np.asarray(ts_ns, np.int64)
@@ -163,8 +163,11 @@ def detect_losses(ts_ns: NsArray, measured_w: FloatArray, expected_w: FloatArray
             ))
 
     for i, lab in enumerate(labels):
+        if not active[i] and current and current != "snow":
+            close()  # night ends a trip or an underperformance run; snow lies overnight
+            current, members = "", []
         if not active[i] or not np.isfinite(m[i]):
-            continue  # night or gap: neither extends nor breaks a run
+            continue  # gap (or night in a snow run): neither extends nor breaks it
         if lab != current:
             close()
             current, members = lab, []
