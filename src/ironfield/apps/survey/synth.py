@@ -263,3 +263,77 @@ def sample(
 def scan_rows(site: Site, spacing: float) -> int:
     """Number of jittered-grid rows of a survey at ``spacing`` [m]."""
     return int(site.height / spacing)
+
+
+@dataclass
+class StockpileYard(Site):
+    """Two cone stockpiles with known volumes, in both epochs: pile A on flat ground at
+    ``z0`` (truth for the ``lowest`` and ``elevation`` bases), pile B on a plane tilted
+    ``tilt`` (truth for ``plane`` and ``triangulated``). Piles are vertical offsets, so each
+    holds pi R^2 h / 3 above its base whatever the tilt."""
+
+    width: float = 160.0
+    height: float = 80.0
+    pile_a: tuple[float, float, float, float] = (40.0, 40.0, 15.0, 9.0)
+    pile_b: tuple[float, float, float, float] = (120.0, 40.0, 15.0, 9.0)
+    tilt: tuple[float, float] = (0.06, 0.04)
+
+    def terrain(self, x: F64, y: F64) -> F64:
+        plane = self.z0 + self.tilt[0] * (x - 80.0) + self.tilt[1] * (y - 40.0)
+        return np.where(x < 80.0, self.z0, np.maximum(plane, self.z0))
+
+    def change(self, x: F64, y: F64) -> F64:
+        return np.zeros_like(x)
+
+    def ground(self, x: F64, y: F64, epoch: str) -> F64:
+        z = self.terrain(x, y)
+        for cx, cy, r, h in (self.pile_a, self.pile_b):
+            z = z + h * np.maximum(0.0, 1.0 - np.hypot(x - cx, y - cy) / r)
+        return z
+
+    def pile_volume(self, which: str) -> float:
+        _, _, r, h = self.pile_a if which == "a" else self.pile_b
+        return float(np.pi * r * r * h / 3.0)
+
+    def pile_polygon(self, which: str, margin: float = 3.0, n: int = 24) -> F64:
+        """A polygon [m, survey frame] around a pile, ``margin`` [m] outside its toe."""
+        cx, cy, r, _ = self.pile_a if which == "a" else self.pile_b
+        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        rr = r + margin
+        return np.column_stack([self.x0 + cx + rr * np.cos(t), self.y0 + cy + rr * np.sin(t)])
+
+
+def make_yard(seed: int = 0) -> StockpileYard:
+    """A stockpile yard with a loader beside each pile and a few trees away from them."""
+    rng = np.random.default_rng(seed)
+    yard = StockpileYard()
+    yard.machines_before = yard.machines_after = [
+        Machine(40.0, 68.0, 8.0, 3.5, 3.8, 0.2),
+        Machine(120.0, 10.0, 8.0, 3.5, 3.8, -0.3),
+    ]
+    trees = []
+    while len(trees) < 6:
+        tx, ty = rng.uniform(3, yard.width - 3), rng.uniform(3, yard.height - 3)
+        if min(np.hypot(tx - 40, ty - 40), np.hypot(tx - 120, ty - 40)) > 24:
+            trees.append(Tree(tx, ty, rng.uniform(1.5, 3.0), rng.uniform(4.0, 8.0)))
+    yard.trees = trees
+    return yard
+
+
+def circle(cx: float, cy: float, r: float, n: int = 32) -> F64:
+    """An n-gon ring [m] around (cx, cy)."""
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.column_stack([cx + r * np.cos(t), cy + r * np.sin(t)])
+
+
+def polygon_geojson(ring: F64, epsg: int | None = None) -> dict[str, object]:
+    """A GeoJSON Feature for ``ring``, with a legacy ``crs`` member when ``epsg`` is given."""
+    coords = [[float(a), float(b)] for a, b in ring] + [[float(ring[0, 0]), float(ring[0, 1])]]
+    obj: dict[str, object] = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "Polygon", "coordinates": [coords]},
+    }
+    if epsg is not None:
+        obj["crs"] = {"type": "name", "properties": {"name": f"EPSG:{epsg}"}}
+    return obj

@@ -31,9 +31,9 @@ B = npt.NDArray[np.bool_]
 class VolumeResult:
     """Cut, fill and net [m3] (net = fill - cut; negative when material was removed).
 
-    ``coverage`` is the share of the compared area backed by measured points in both
-    surveys (the rest is interpolated); ``complete`` is False whenever anything was left
-    out (see ``warnings``).
+    Volumes cover ``area_m2``, where both surveys have ground. ``coverage`` is the share of
+    it backed by measured points in both (the rest is interpolated under machines and
+    gaps); ``overlap`` is that area over the two surveys' combined area.
     """
 
     cut_m3: float
@@ -46,7 +46,7 @@ class VolumeResult:
     min_change_m: float
     lod_k: float
     median_lod_m: float
-    complete: bool
+    overlap: float
     empty_cells: str
     crs: str
     warnings: list[str] = field(default_factory=list)
@@ -128,12 +128,12 @@ def cut_fill(
     n_both = int(both.sum())
     coverage = float((meas & both).sum()) / n_both
     warnings = []
-    union = np.isfinite(za) | np.isfinite(zb)
-    outside = int(union.sum()) - n_both
-    if outside:
+    union = int(before.valid.sum()) + int(after.valid.sum()) - n_both
+    overlap = n_both / max(union, 1)
+    if overlap < 0.9:
         warnings.append(
-            f"{outside * area:.0f} m2 of the overlap has data in only one survey and is "
-            "not compared"
+            f"the surveys share {100 * overlap:.0f} % of their combined area; volumes cover "
+            f"the shared {n_both * area:.0f} m2 only"
         )
     res = VolumeResult(
         cut_m3=cut,
@@ -146,7 +146,7 @@ def cut_fill(
         min_change_m=min_change,
         lod_k=lod_k,
         median_lod_m=float(np.nanmedian(np.where(both, lod, np.nan))),
-        complete=outside == 0,
+        overlap=overlap,
         empty_cells=before.describe()["empty_cells"],
         crs=before.crs.describe() if before.crs else "unknown",
         warnings=warnings,
