@@ -7,6 +7,8 @@ from alarm_rig import T0, Rig, S
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ironfield.core.batch import Batch
+
 LEVEL = "plant/area/tank-1/level_m"
 
 
@@ -126,3 +128,23 @@ def test_many_samples_of_one_signal_in_one_unsorted_batch() -> None:
     rig.feed(LEVEL, ts[order], values[order])
     assert rig.actions() == [("lvl.H", "activate", T0 + S), ("lvl.H", "clear", T0 + 3 * S),
                              ("lvl.H", "activate", T0 + 4 * S)]
+
+
+def test_batches_in_a_repeating_shuffled_order_match_one_signal_at_a_time() -> None:
+    paths = ["plant/area/tank-1/level_m", "plant/area/tank-1/flow_m3h",
+             "plant/area/tank-2/level_m", "plant/area/tank-1/level_sp_m"]
+    rules = [{"id": f"r{k}", "type": "limit", "signal": p, "h": 5.0, "l": 1.0, "deadband": 0.3,
+              "on_delay": "500ms"} for k, p in enumerate(paths)]
+    mixed, single = Rig(rules), Rig(rules)
+    ids = np.array([mixed.sid(p) for p in paths], np.int32)
+    order = np.array([2, 0, 3, 1])  # the same order every cycle, as a connector sends it
+    rng = np.random.default_rng(3)
+    for k in range(60):
+        values = rng.uniform(0.0, 6.0, len(paths))
+        ts = np.full(len(paths), T0 + k * S // 2, np.int64)
+        mixed.engine.process(Batch(ids[order], ts[order], values[order],
+                                   np.full(len(paths), 0xC0, np.uint8)))
+        for j, p in enumerate(paths):
+            single.feed(p, [int(ts[j])], [values[j]])
+    assert len(single.actions()) > 10
+    assert sorted(mixed.actions()) == sorted(single.actions())

@@ -49,20 +49,6 @@ def _firsts(sig: Ints) -> Ints:
     return np.flatnonzero(start)
 
 
-def _group(s: Ints, t: Ints, v: Floats, q: npt.NDArray[np.uint8]) -> tuple[
-    Ints, Ints, Floats, npt.NDArray[np.uint8]
-]:
-    """Rows grouped by signal, time-ordered within a signal."""
-    order = np.argsort(s, kind="stable")
-    ss, tt = s[order], t[order]
-    same = ss[1:] == ss[:-1]
-    if same.any() and bool((tt[1:] < tt[:-1])[same].any()):
-        # Repeats out of time order: a full (signal, ts) sort.
-        order = np.lexsort((t, s))
-        ss, tt = s[order], t[order]
-    return ss, tt, v[order], q[order]
-
-
 def _lasts(first: Ints, n: int) -> Ints:
     last = np.empty(len(first), np.int64)
     last[:-1] = first[1:] - 1
@@ -95,6 +81,7 @@ class AlarmEngine:
         self._t0: int | None = None  # first tick: the reference for never-seen stale signals
         self._oos: dict[str, bool] = {}
         self._shelved: set[int] = set()  # points with a shelving expiry to watch
+        self._order: tuple[Ints, Ints] = (np.empty(0, np.int64), np.empty(0, np.int64))
         self.evaluations = 0  # (value, rule) pairs decided, for the benchmark
 
     # --- the stream --------------------------------------------------------------------
@@ -112,7 +99,7 @@ class AlarmEngine:
         s = sig[rel].astype(np.int64)
         t, v, q = batch.ts[rel], batch.value[rel], batch.quality[rel]
         if len(s) > 1 and not bool(np.all(s[1:] > s[:-1])):
-            s, t, v, q = _group(s, t, v, q)
+            s, t, v, q = self._group(s, t, v, q)
         good = ~is_bad(q) & np.isfinite(v)
         first = _firsts(s)
         last = _lasts(first, len(s))
@@ -131,6 +118,26 @@ class AlarmEngine:
                  self._stale_clear(s, t, first), self._deviations(touched), self._exprs(touched)]
         events += self._changes(self.c.points.advance(Samples.concat(parts)))
         return events
+
+    def _group(self, s: Ints, t: Ints, v: Floats, q: npt.NDArray[np.uint8]) -> tuple[
+        Ints, Ints, Floats, npt.NDArray[np.uint8]
+    ]:
+        """Rows grouped by signal, time-ordered within a signal."""
+        # A connector walks its devices in the same order every cycle: reuse that ordering.
+        key, order = self._order
+        if len(key) == len(s) and np.array_equal(key, s):
+            return s[order], t[order], v[order], q[order]
+        order = np.argsort(s, kind="stable")
+        ss, tt = s[order], t[order]
+        same = ss[1:] == ss[:-1]
+        if same.any():
+            if bool((tt[1:] < tt[:-1])[same].any()):
+                # Repeats out of time order: a full (signal, ts) sort.
+                order = np.lexsort((t, s))
+                ss, tt = s[order], t[order]
+        else:
+            self._order = (s.copy(), order)  # only a time-free ordering can be reused
+        return ss, tt, v[order], q[order]
 
     def _update_latest(self, s: Ints, t: Ints, v: npt.NDArray[np.float64]) -> None:
         newer = t >= self._last_t[s]
