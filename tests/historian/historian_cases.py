@@ -44,7 +44,8 @@ def factory(backend: str, tmp_path: Path) -> Iterator[Factory]:
     """Yields a maker of unopened historians that all share one store; cleans it up."""
     if backend == "duckdb":
         path = tmp_path / "hist.duckdb"
-        yield lambda: DuckDBHistorian(path, compact_rows=2_000)
+        # small thresholds so tests cross pending, flushed and compacted partials alike
+        yield lambda: DuckDBHistorian(path, flush_rows=500, compact_rows=2_000)
         return
     dsn = pg_dsn()
     schema = "t_" + uuid.uuid4().hex[:12]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from ironfield.core.batch import Batch
 from ironfield.core.signals import SignalDef, SignalRegistry
 from ironfield.core.timeutil import NS_PER_H, NS_PER_MIN, NS_PER_S
 from ironfield.historian.base import Historian
+from ironfield.historian.duckdb import DuckDBHistorian
 
 
 @pytest.fixture(params=BACKENDS)
@@ -198,3 +201,36 @@ def test_two_writers_on_one_postgres_schema(make: Factory, request: pytest.Fixtu
         agg = a.aggregate([0, 1], T0, T0 + NS_PER_H, NS_PER_H)
         assert agg.column("count").to_pylist() == [1200, 1200]
         assert_same(b.last(), full.latest_per_signal())
+
+
+_CRASH = """
+import os, sys
+import numpy as np
+from ironfield.core.batch import Batch
+from ironfield.historian.duckdb import DuckDBHistorian
+data = np.load(sys.argv[2])
+b = Batch(data["s"], data["t"], data["v"], data["q"])
+h = DuckDBHistorian(sys.argv[1], flush_interval=3600.0, flush_rows=10**9)
+h.open()
+h.write(b.take(np.arange(0, len(b), 2)))  # flushed? no: everything stays pending
+h.write(b.take(np.arange(1, len(b), 2)))
+os._exit(0)  # like kill -9: no flush, no close
+"""
+
+
+def test_duckdb_rebuilds_rollups_of_unflushed_writes_after_a_crash(tmp_path: Path) -> None:
+    b = walk(np.random.default_rng(7), 3, 900)
+    np.savez(tmp_path / "b.npz", s=b.signal, t=b.ts, v=b.value, q=b.quality)
+    db = tmp_path / "crash.duckdb"
+    subprocess.run([sys.executable, "-c", _CRASH, str(db), str(tmp_path / "b.npz")],
+                   check=True, timeout=120)
+    with DuckDBHistorian(db) as h:
+        assert h.write(b) == 0
+        assert_same(h.last(), b.latest_per_signal())
+        agg = h.aggregate([0, 1, 2], T0, T0 + NS_PER_H, NS_PER_MIN)
+        want = oracle(b, T0, T0 + NS_PER_H, NS_PER_MIN)
+        assert agg.num_rows == len(want) == 3 * 15
+        for r in agg.to_pylist():
+            w = want[(r["signal_id"], r["bucket"])]
+            np.testing.assert_allclose(
+                (r["min"], r["max"], r["mean"], r["count"], r["first"], r["last"]), w)

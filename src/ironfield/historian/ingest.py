@@ -38,6 +38,16 @@ def prepare(batch: Batch) -> Batch:
     return batch.take(idx)
 
 
+def last_of_runs(b: Batch) -> Batch:
+    """The last row of each signal of a batch ordered by (signal, ts): its latest row."""
+    n = len(b)
+    if n == 0:
+        return b
+    end = np.ones(n, dtype=bool)
+    end[:-1] = b.signal[1:] != b.signal[:-1]
+    return b.take(end)
+
+
 class LatestCache:
     """Per-signal last stored row (ts, value, quality), indexed by signal id.
 
@@ -65,11 +75,12 @@ class LatestCache:
         out: npt.NDArray[np.bool_] = batch.ts > self.hwm(batch.signal)
         return out
 
-    def update(self, rows: Batch) -> None:
-        """Fold in rows (any order); a row replaces the cached one if it is later."""
+    def update(self, rows: Batch, ordered: bool = False) -> None:
+        """Fold in rows; a row replaces the cached one if it is later. ``ordered``: rows
+        are sorted by (signal, ts), which saves a sort."""
         if len(rows) == 0:
             return
-        lat = rows.latest_per_signal()
+        lat = last_of_runs(rows) if ordered else rows.latest_per_signal()
         with self._lock:
             size = max(len(self.ts), int(lat.signal.max()) + 1)
             ts = np.full(size, NONE_TS, dtype=np.int64)

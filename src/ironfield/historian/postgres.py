@@ -30,7 +30,7 @@ from ironfield.core.signals import SignalDef
 from ironfield.core.timeutil import NS_PER_DAY
 from ironfield.historian import sql
 from ironfield.historian.base import AGG_SCHEMA, DeadLetter, Historian, ids_array
-from ironfield.historian.ingest import LatestCache, prepare
+from ironfield.historian.ingest import LatestCache, last_of_runs, prepare
 from ironfield.historian.pgcopy import PARTIAL_TYPES, RAW_TYPES, decode, encode
 from ironfield.historian.rollup import PARTIAL_COLUMNS, WIDTHS, coarsen, partials
 from ironfield.historian.schema import events_table, retention_table, signals_table
@@ -229,12 +229,12 @@ class PostgresHistorian(Historian):
                     self._upsert(w, "rollup_1m", p1m)
                     self._upsert(w, "rollup_1h", coarsen(p1m, WIDTHS["rollup_1h"]))
                     w.execute("TRUNCATE stage_raw")
-                    self._copy_in(w, "stage_raw", new.latest_per_signal())
+                    self._copy_in(w, "stage_raw", last_of_runs(new))
                     w.execute(_UPSERT_LATEST.format(s=self.schema))
             if conflict:
                 self._reload_cache()
             else:
-                self._cache.update(new)
+                self._cache.update(new, ordered=True)
             return len(new)
 
     def _copy_in(self, w: psycopg.Connection[Any], table: str, b: Batch) -> None:

@@ -125,3 +125,39 @@ def coarsen(p: pa.Table, width: int) -> pa.Table:
             col("last_v")[ends],
         ]
     )
+
+
+def merge(p: pa.Table) -> pa.Table:
+    """Merge partials of any order into one row per (signal, bucket), sorted by both."""
+    n = p.num_rows
+    if n == 0:
+        return empty_partials()
+
+    def col(name: str) -> npt.NDArray[np.generic]:
+        return np.asarray(p.column(name).to_numpy())
+
+    sig, bucket = col("signal_id"), col("bucket")
+    first_ts, last_ts = col("first_ts"), col("last_ts")
+    by_first = np.lexsort((first_ts, bucket, sig))
+    s, b = sig[by_first], bucket[by_first]
+    starts = _group_starts([s, b], n)
+    if len(starts) == n:
+        return p.take(pa.array(by_first))
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:] - 1
+    ends[-1] = n - 1
+    by_last = np.lexsort((last_ts, bucket, sig))  # same groups, same places
+    return _table(
+        [
+            s[starts],
+            b[starts],
+            np.minimum.reduceat(col("vmin")[by_first], starts),
+            np.maximum.reduceat(col("vmax")[by_first], starts),
+            np.add.reduceat(col("vsum")[by_first], starts),
+            np.add.reduceat(col("n")[by_first], starts),
+            first_ts[by_first][starts],
+            col("first_v")[by_first][starts],
+            last_ts[by_last][ends],
+            col("last_v")[by_last][ends],
+        ]
+    )
