@@ -108,7 +108,7 @@ class _MineView:
         return t + delay
 
 
-class IronfieldDispatcher(BaseDispatcher):  # type: ignore[misc,valid-type]
+class IronfieldDispatcher(BaseDispatcher):  # type: ignore[misc]
     """OpenMines dispatcher backed by ironfield's two-stage haulage dispatch."""
 
     def __init__(self, weights: Weights | None = None) -> None:
@@ -351,13 +351,13 @@ def main(argv: list[str] | None = None) -> int:
                      float(np.percentile([r["p99_cpu_ms"] for r in rs], 50))))
     rows.sort(key=lambda r: -r[1])
     best_base = max((r for r in rows if r[0] != "Ironfield"), key=lambda r: r[1], default=None)
-    print(f"\n| dispatcher | mean t | std t | min t | max t | queue min/truck | "
-          f"shovel util | p99 ms wall | p99 ms cpu | vs best baseline |")
+    print("\n| dispatcher | mean t | std t | min t | max t | queue min/truck | "
+          "shovel util | p99 ms wall | p99 ms cpu | vs best baseline |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        ratio = f"{r[1] / best_base[1]:.3f}" if best_base else "-"
-        print(f"| {r[0]} | {r[1]:,.0f} | {r[2]:,.0f} | {r[3]:,.0f} | {r[4]:,.0f} | {r[5]:.1f} | "
-              f"{r[6]:.3f} | {r[7]:.3f} | {r[8]:.3f} | {ratio} |")
+    for row in rows:
+        ratio = f"{row[1] / best_base[1]:.3f}" if best_base else "-"
+        print(f"| {row[0]} | {row[1]:,.0f} | {row[2]:,.0f} | {row[3]:,.0f} | {row[4]:,.0f} | "
+              f"{row[5]:.1f} | {row[6]:.3f} | {row[7]:.3f} | {row[8]:.3f} | {ratio} |")
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1))
     return 0

@@ -9,8 +9,8 @@ import pytest
 
 from ironfield.apps.haulage.config import TruckModelConfig
 from ironfield.apps.haulage.energy import (
-    G,
     J_PER_KWH,
+    G,
     break_even_payload_ratio,
     cycle_net_kwh,
     leg_energy,
@@ -25,7 +25,7 @@ def _edumper(tare_t: float, **kw: float) -> TruckModelConfig:
     args: dict[str, float] = {"motor_power_kw": 600.0, "regen_power_kw": 600.0, "aux_kw": 5.0}
     args.update(kw)
     return TruckModelConfig(name="eDumper", empty_mass_t=tare_t, payload_t=65.0,
-                            battery_kwh=600.0, **args)  # type: ignore[arg-type]
+                            battery_kwh=600.0, **args)
 
 
 def _slope(drop_m: float, grade: float, crr: float = 0.02) -> tuple[Route, Route]:

@@ -53,7 +53,7 @@ DEMO_TRUCK = TruckModelConfig(name="BEV-90", empty_mass_t=68.0, payload_t=90.0, 
 
 def demo_mine(n_trucks: int = 10) -> HaulageConfig:
     """The demo site's road network and fleet as a validated config."""
-    nodes = [NodeConfig(id=i, kind=k, x_m=x, y_m=y, z_m=z, radius_m=60.0, **extra)  # type: ignore[arg-type]
+    nodes = [NodeConfig(id=i, kind=k, x_m=x, y_m=y, z_m=z, radius_m=60.0, **extra)
              for i, k, x, y, z, extra in _NODES]
     by = {n.id: n for n in nodes}
     segs = []

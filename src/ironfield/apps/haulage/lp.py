@@ -108,9 +108,9 @@ class _Row:
     scale: float = 1.0
 
 
-def _solve(cost: np.ndarray, ub: np.ndarray, rows: list[_Row], extra_cols: list[tuple[int, float]],
-           maximize: bool) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
-    h = highspy.Highs()
+def _solve(cost: np.ndarray, ub: np.ndarray, rows: list[_Row], maximize: bool
+           ) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     n = len(cost)
     for j in range(n):
@@ -119,7 +119,6 @@ def _solve(cost: np.ndarray, ub: np.ndarray, rows: list[_Row], extra_cols: list[
     for r in rows:
         h.addRow(r.lb, r.ub, len(r.idx), np.array(r.idx, dtype=np.int32),
                  np.array(r.val, dtype=np.float64))
-    del extra_cols
     h.changeObjectiveSense(highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize)
     h.run()
     ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
@@ -178,7 +177,7 @@ def plan_flows(loaders: Sequence[LoaderSpec], dumps: Sequence[DumpSpec],
 
     cost = np.array([1.0 - truck_hour_cost_t * t for t in th])
     ub = np.full(n, INF)
-    ok, x, dual, act = _solve(cost, ub, rows, [], maximize=True)
+    ok, x, dual, act = _solve(cost, ub, rows, maximize=True)
     if ok:
         binding = [r.text for r, y in zip(rows, dual, strict=True) if abs(y) > 1e-9]
         return FlowPlan({(p.loader, p.dump): float(v) for p, v in zip(paths, x, strict=True)},
@@ -201,7 +200,7 @@ def _elastic(paths: Sequence[PathSpec], rows: list[_Row], th: list[float]) -> Fl
         erows.append(_Row(r.name, r.lb, r.ub, idx, val, r.soft, r.text, r.scale))
     cost = np.concatenate([np.full(n, -1e-6), [1.0 / rows[i].scale for i in soft]])
     ub = np.full(n + len(soft), INF)
-    ok, x, dual, act = _solve(cost, ub, erows, [], maximize=False)
+    ok, x, dual, act = _solve(cost, ub, erows, maximize=False)
     if not ok:
         raise InfeasiblePlanError(["hard limits alone are inconsistent (check for negative "
                                    "rates or zero trucks)"])
