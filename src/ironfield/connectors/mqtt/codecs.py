@@ -170,32 +170,50 @@ def decode_columnar(
     ts_ns = (ts * ts_factor).astype(np.int64)
     if n and (ts_ns.min() <= 0 or ts_ns.max() >= 2**62):
         raise MalformedPayloadError("'ts' has a timestamp out of range")
-    parts: list[Batch] = []
-    unknown: list[str] = []
-    for k, col in values.items():
+    keys = list(values)
+    cols = [values[k] for k in keys]
+    for k, col in zip(keys, cols, strict=True):
         if not isinstance(col, list) or len(col) != n:
             raise MalformedPayloadError(
                 f"values[{k!r}] must be an array of {n} numbers (one per ts), "
                 f"got {len(col) if isinstance(col, list) else type(col).__name__}"
             )
+    try:
+        # one C-level conversion for the whole message; null becomes NaN
+        mat = np.array(cols, dtype=np.float64).reshape(len(keys), n)
+    except (TypeError, ValueError):
+        for k, col in zip(keys, cols, strict=True):
+            if any(not (x is None or isinstance(x, int | float)) for x in col):
+                raise MalformedPayloadError(f"values[{k!r}] must hold only numbers or null") from None
+        raise MalformedPayloadError("'values' must hold only numbers or null") from None
+    q = np.full((len(keys), n), GOOD, np.uint8)
+    for k, qc in quals.items():
+        if k not in values:
+            raise MalformedPayloadError(f"quality[{k!r}] has no matching values[{k!r}]")
+        if not isinstance(qc, list) or len(qc) != n:
+            raise MalformedPayloadError(f"quality[{k!r}] must be an array of {n} integers")
         try:
-            v = np.asarray([math.nan if x is None else x for x in col], dtype=np.float64)
+            qa = np.asarray(qc, dtype=np.int64)
         except (TypeError, ValueError):
-            raise MalformedPayloadError(f"values[{k!r}] must hold only numbers or null") from None
-        qc = quals.get(k)
-        if qc is None:
-            q = np.full(n, GOOD, np.uint8)
-        else:
-            if not isinstance(qc, list) or len(qc) != n:
-                raise MalformedPayloadError(f"quality[{k!r}] must be an array of {n} integers")
-            q = np.asarray(qc, dtype=np.int64)
-            if q.min(initial=0) < 0 or q.max(initial=0) > 255:
-                raise MalformedPayloadError(f"quality[{k!r}] must be integers 0-255")
-            q = q.astype(np.uint8)
+            raise MalformedPayloadError(f"quality[{k!r}] must be integers 0-255") from None
+        if qa.min(initial=0) < 0 or qa.max(initial=0) > 255:
+            raise MalformedPayloadError(f"quality[{k!r}] must be integers 0-255")
+        q[keys.index(k)] = qa.astype(np.uint8)
+    sids: list[int] = []
+    rows: list[int] = []
+    unknown: list[str] = []
+    for i, k in enumerate(keys):
         sid = resolve_key(k)
         if sid is None:
             unknown.append(k)
-            continue
-        parts.append(Batch(np.full(n, sid, np.int32), ts_ns, v, q))
-    acc.batches.extend(parts)
+        else:
+            sids.append(sid)
+            rows.append(i)
+    if len(rows) != len(keys):
+        mat, q = mat[rows], q[rows]
+    if sids and n:
+        acc.batches.append(Batch(
+            np.repeat(np.asarray(sids, np.int32), n), np.tile(ts_ns, len(sids)),
+            mat.reshape(-1), q.reshape(-1),
+        ))
     return unknown
