@@ -104,9 +104,13 @@ def _wkt_units(wkt: str) -> tuple[str, float] | None:
 
 
 def _wkt_epsg(wkt: str) -> int | None:
-    # The outermost AUTHORITY/ID is the last one in WKT1 and WKT2.
-    found = re.findall(r'(?:AUTHORITY|ID)\[\s*"EPSG"\s*,\s*"?(\d+)"?\s*\]', wkt)
-    return int(found[-1]) if found else None
+    # Only an AUTHORITY/ID that is a direct child of the root names the CRS itself; the
+    # ones deeper down name its datum, units and so on.
+    for m in re.finditer(r'(?:AUTHORITY|ID)\[\s*"EPSG"\s*,\s*"?(\d+)"?\s*\]', wkt):
+        before = wkt[: m.start()]
+        if before.count("[") - before.count("]") == 1:
+            return int(m.group(1))
+    return None
 
 
 def _wkt_name(wkt: str) -> str:
