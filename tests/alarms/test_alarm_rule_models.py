@@ -115,6 +115,16 @@ def test_unknown_signals_and_state_names_are_reported_when_the_engine_is_built()
     ]
 
 
+def test_build_errors_point_at_the_written_rule_not_its_expansion() -> None:
+    with pytest.raises(AlarmRuleError) as ei:
+        Rig([
+            {"id": "many", "type": "stale", "signal": "plant/area/tank-{1..2}/level_m",
+             "timeout": 5},
+            {"id": "typo", "type": "limit", "signal": "plant/area/tank-1/levl_m", "h": 5},
+        ])
+    assert [f for f, _ in ei.value.problems] == ["alarms[1].signal"]
+
+
 def test_rules_straight_from_a_plant_file() -> None:
     plant = parse_plant("""
 plant: demo

@@ -198,13 +198,16 @@ def _col(rows: list[dict[str, float | int]], key: str, default: float, dtype: ty
     return np.array([r.get(key, default) for r in rows], dtype=dtype)
 
 
-def compile_rules(rules: Sequence[Rule], registry: SignalRegistry) -> Compiled:
+def compile_rules(rules: Sequence[Rule], registry: SignalRegistry,
+                  labels: Sequence[str] | None = None) -> Compiled:
+    """``labels[i]`` says where rule ``i`` was written (default ``alarms[i]``)."""
     b = _Builder(registry)
     for i, rule in enumerate(rules):
         try:
             b.rule(rule)
         except _Problem as e:
-            b.problems.append((f"alarms[{i}].{e.fieldname}", e.message))
+            where = labels[i] if labels is not None else f"alarms[{i}]"
+            b.problems.append((f"{where}.{e.fieldname}", e.message))
     if b.problems:
         raise AlarmRuleError(b.problems)
     rows, n = b.rows, len(b.records)

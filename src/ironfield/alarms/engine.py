@@ -28,7 +28,7 @@ from ironfield.alarms.errors import UnknownAlarmError
 from ironfield.alarms.expr import truthy
 from ironfield.alarms.lifecycle import ANNOUNCED, AlarmRecord, AlarmState, Transition
 from ironfield.alarms.points import STATE, Changes, Samples, decide_analog
-from ironfield.alarms.rules import PRIORITIES, Rule, parse_rules
+from ironfield.alarms.rules import PRIORITIES, Rule, parse_rules_located
 from ironfield.core.batch import Batch
 from ironfield.core.events import Event
 from ironfield.core.quality import is_bad
@@ -66,12 +66,15 @@ class AlarmEngine:
 
     def __init__(self, rules: Sequence[Rule | dict[str, Any]], registry: SignalRegistry,
                  emit: Emit | None = None) -> None:
-        models = [r for r in rules if not isinstance(r, dict)]
+        """``rules``: the plant file's ``alarms`` dicts (errors then name ``alarms[i]``) or
+        rule models; ``emit`` receives every alarm event."""
         raw = [r for r in rules if isinstance(r, dict)]
-        self.rules: list[Rule] = models + (parse_rules(raw) if raw else [])
+        located = parse_rules_located(raw) if raw else []
+        models = [(f"rules[{i}]", r) for i, r in enumerate(rules) if not isinstance(r, dict)]
+        self.rules: list[Rule] = [r for _, r in located + models]
         self.registry = registry
         self._emit = emit or (lambda e: None)
-        self.c: Compiled = compile_rules(self.rules, registry)
+        self.c: Compiled = compile_rules(self.rules, registry, [w for w, _ in located + models])
         ns = self.c.n_signals
         self._last_v = self.c.last_value  # the array expression readers look at
         self._last_t = np.full(ns, -1, np.int64)

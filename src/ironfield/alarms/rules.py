@@ -298,8 +298,13 @@ def expand(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 def parse_rules(raw: list[dict[str, Any]], where: str = "alarms") -> list[Rule]:
     """Validate the plant file's alarm dicts; expand brace ranges; refuse repeated ids."""
+    return [r for _, r in parse_rules_located(raw, where)]
+
+
+def parse_rules_located(raw: list[dict[str, Any]], where: str = "alarms") -> list[tuple[str, Rule]]:
+    """As :func:`parse_rules`, each rule with the place it was written (``alarms[3]``)."""
     problems: list[tuple[str, str]] = []
-    rules: list[Rule] = []
+    rules: list[tuple[str, Rule]] = []
     seen: dict[str, str] = {}
     for i, item in enumerate(raw):
         rid = item.get("id") if isinstance(item, dict) else None
@@ -324,7 +329,7 @@ def parse_rules(raw: list[dict[str, Any]], where: str = "alarms") -> list[Rule]:
                 )
                 continue
             seen[rule.id] = label
-            rules.append(rule)
+            rules.append((label, rule))
     if problems:
         raise AlarmRuleError(problems)
     return rules
