@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from server_rig import PASSWORD, LiveServer, make_auth, make_platform
+from server_rig import PASSWORD, LiveServer, Login, make_auth, make_platform
 
 from ironfield.runtime.platform import Platform
 from ironfield.server.app import create_app
@@ -30,16 +29,13 @@ def auth(tmp_path: Path) -> Auth:
     return make_auth(tmp_path)
 
 
-Login = Callable[[str], Coroutine[Any, Any, httpx.AsyncClient]]
-
-
 @pytest.fixture
 async def client_for(platform: Platform, auth: Auth) -> AsyncIterator[Login]:
     """``await client_for("otto")``: an httpx client logged in (session + CSRF header)."""
     app = create_app(platform, auth=auth)
     clients: list[httpx.AsyncClient] = []
 
-    async def make(user: str | None) -> httpx.AsyncClient:
+    async def make(user: str | None) -> httpx.AsyncClient:  # None: not logged in
         c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
         clients.append(c)
         if user is not None:
@@ -48,7 +44,7 @@ async def client_for(platform: Platform, auth: Auth) -> AsyncIterator[Login]:
             c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
         return c
 
-    yield make  # type: ignore[misc]
+    yield make
     for c in clients:
         await c.aclose()
 

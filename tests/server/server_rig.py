@@ -7,11 +7,12 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 from argon2 import PasswordHasher
 
@@ -47,6 +48,8 @@ historian:
 alarms:
   - {id: pump-hot, type: limit, signal: s1/a1/pump-1/temp_c, h: 80, hh: 95, priority: high, message: pump 1 hot}
 """
+# ``await client_for("otto")``: an httpx client logged in as otto (None: anonymous).
+Login = Callable[[str | None], Coroutine[Any, Any, httpx.AsyncClient]]
 PASSWORD = "correct-horse-1"
 USERS = {"vic": "viewer", "otto": "operator", "erin": "engineer", "ada": "admin"}
 TEMP = "s1/a1/pump-1/temp_c"

@@ -7,8 +7,7 @@ import io
 import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from conftest import Login
-from server_rig import FLOW, SETPOINT, STATE, TEMP, FakeConnector, batch, feed
+from server_rig import FLOW, SETPOINT, STATE, TEMP, FakeConnector, Login, batch, feed
 
 from ironfield.core.timeutil import NS_PER_S, now_ns
 from ironfield.runtime.platform import Platform
@@ -161,7 +160,7 @@ async def test_health_and_docs(platform: Platform, client_for: Login) -> None:
 
 
 async def test_pages_need_login_and_render(platform: Platform, client_for: Login) -> None:
-    anon = await client_for(None)  # type: ignore[arg-type]
+    anon = await client_for(None)
     r = await anon.get("/trends")
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=%2Ftrends")
     assert (await anon.get("/api/assets")).status_code == 401

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Login
-from server_rig import FAST_HASHER, PASSWORD, SETPOINT, TEMP, batch, feed
+from server_rig import FAST_HASHER, PASSWORD, SETPOINT, TEMP, Login, batch, feed
 
 from ironfield.core.timeutil import NS_PER_S, now_ns
 from ironfield.runtime.platform import Platform
@@ -65,7 +64,7 @@ async def test_csrf_header_required_for_session_writes(platform: Platform, clien
 
 
 async def test_session_cookie_flags(platform: Platform, client_for: Login) -> None:
-    c = await client_for(None)  # type: ignore[arg-type]
+    c = await client_for(None)
     r = await c.post("/api/auth/login", json={"username": "vic", "password": PASSWORD})
     cookies = r.headers.get_list("set-cookie")
     session = next(x for x in cookies if x.startswith("ironfield_session="))
@@ -77,7 +76,7 @@ async def test_session_cookie_flags(platform: Platform, client_for: Login) -> No
 
 
 async def test_login_rate_limit(platform: Platform, client_for: Login) -> None:
-    c = await client_for(None)  # type: ignore[arg-type]
+    c = await client_for(None)
     for _ in range(5):
         r = await c.post("/api/auth/login", json={"username": "otto", "password": "wrong-one"})
         assert r.status_code == 401
@@ -98,7 +97,7 @@ async def test_bearer_tokens_are_hashed_and_need_no_csrf(
     token = r.json()["token"]
     stored = (tmp_path / "users.json").read_text()
     assert token not in stored and token_digest(token) in stored
-    machine = await client_for(None)  # type: ignore[arg-type]
+    machine = await client_for(None)
     h = {"Authorization": f"Bearer {token}"}
     assert (await machine.post("/api/alarms/pump-hot.H/ack", json={}, headers=h)).status_code == 200
     me = (await machine.get("/api/auth/me", headers=h)).json()

@@ -12,6 +12,7 @@ import pytest
 from server_rig import FLOW, PASSWORD, TEMP, LiveServer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.sync.connection import Connection
 
 from ironfield.core.timeutil import NS_PER_MS, now_ns
 
@@ -28,12 +29,12 @@ def _ws(server: LiveServer, sid: str | None) -> ClientConnection:
                    open_timeout=10)
 
 
-def _recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+def _recv(ws: Connection, timeout: float = 5.0) -> dict[str, Any]:
     msg: dict[str, Any] = json.loads(ws.recv(timeout=timeout))
     return msg
 
 
-def _until(ws: ClientConnection, pred: Any, timeout: float = 5.0) -> dict[str, Any]:
+def _until(ws: Connection, pred: Any, timeout: float = 5.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         m = _recv(ws, max(0.05, deadline - time.monotonic()))
