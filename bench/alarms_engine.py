@@ -7,6 +7,8 @@ deadband and on-delay), 1,500 rate-of-change, 1,000 deviation-from-setpoint, 500
 800 discrete-state and 200 expression rules. Values are noisy random walks, so alarms do
 come and go (a few per second), which exercises the lifecycle and the events too.
 
+A second figure times an alarm flood: every signal jumps out of range in one batch.
+
 The floor, run on the same batches in the same process, is a plain vectorised threshold
 check: every value compared against the limit of every rule on its signal (the same
 (value, rule) pairs expanded with ``np.repeat``), with no state, deadband, delays or
@@ -135,6 +137,18 @@ def main() -> None:
         floor_times.append(f_s)
     eng_s, floor_s = min(eng_times), min(floor_times)
 
+    # An alarm flood: every signal jumps far out of range in one batch (a site-wide upset).
+    flood_events: list[Event] = []
+    flood_eng = AlarmEngine(rules, reg, flood_events.append)
+    flood_eng.process(batches[0])
+    flood_eng.tick(int(batches[0].ts.max()))
+    last = batches[1]
+    upset = Batch(last.signal, last.ts, np.full(len(last), 1e3), last.quality)
+    t = time.perf_counter()
+    flood_eng.process(upset)
+    flood_eng.tick(int(upset.ts.max()) + NS)  # let the on-delays run out
+    flood_s = time.perf_counter() - t
+
     n_points = len(eng.c.records)
     print(f"rules (alarm points)  : {n_points:,} from {len(rules):,} rule entries (built in {build_s:.2f} s)")
     print(f"stream                : {n_values:,} values = {args.seconds:g} s at {n_values / args.seconds:,.0f} values/s")
@@ -143,6 +157,8 @@ def main() -> None:
           f"({args.seconds / eng_s:.1f}x real time), {len(events):,} alarm events")
     print(f"floor (threshold only): {floor_s:.3f} s, {pairs:,} (value, rule) pairs, "
           f"{pairs / floor_s:,.0f} evaluations/s, {n_values / floor_s:,.0f} values/s")
+    print(f"alarm flood           : {len(flood_events):,} transitions from one batch in "
+          f"{flood_s * 1e3:.0f} ms ({len(flood_events) / flood_s:,.0f} events/s)")
     print(f"ratio engine/floor    : {eng_s / floor_s:.1f}x the time of the floor "
           f"(fastest of {args.repeat}; per run engine {', '.join(f'{x:.2f}' for x in eng_times)} s, "
           f"floor {', '.join(f'{x:.3f}' for x in floor_times)} s)")

@@ -84,6 +84,7 @@ class AlarmEngine:
         self._t0: int | None = None  # first tick: the reference for never-seen stale signals
         self._oos: dict[str, bool] = {}
         self._shelved: set[int] = set()  # points with a shelving expiry to watch
+        self._ids = journal.EventIds()
         self._order: tuple[Ints, Ints] = (np.empty(0, np.int64), np.empty(0, np.int64))
         self.evaluations = 0  # (value, rule) pairs decided, for the benchmark
 
@@ -253,7 +254,7 @@ class AlarmEngine:
         return out
 
     def _send(self, rec: AlarmRecord, tr: Transition) -> Event:
-        ev = journal.to_event(rec, tr)
+        ev = journal.to_event(rec, tr, self._ids())
         self._emit(ev)
         return ev
 
