@@ -209,7 +209,7 @@ class MineSim:
             [ChargerState(c, [max(now, b) for b in self.charger_busy[c]],
                           self.net.nodes[c].power_kw or 1.0) for c in self.chargers],
             cycle_kwh=lambda site: self._cycle_kwh(tr, site))
-        if self.assign_hook is not None:
+        if self.assign_hook is not None and d.kind == "load":  # never overrule a charge
             dest = self.assign_hook(tr.id, "load", now)
             if dest is not None and dest in self.loaders:
                 d = Decision(tr.id, "load", dest, now + self.travel_min(tr.node, dest, False),
