@@ -110,7 +110,7 @@ def rsf_validation() -> dict[str, float]:
             snowy |= (ts >= ev.start_ns) & (ts < ev.end_ns)
     clean = [d for d in days if not (snowy & (day == d)).any()]
     for d in clean:
-        train = (day != d) & np.isin(day, clean)
+        train = (day != d) & np.asarray(day.isin(clean))
         cd = calibrate.calibrate_pvwatts(poa[train], tc[train], p[train])
         md = pvmodel.build_array(cd.array_config("rsf-ii"), RSF_SITE)
         ed = pvmodel.expected_ac_power(md, ts, poa, tc)
