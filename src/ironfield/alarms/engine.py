@@ -115,11 +115,14 @@ class AlarmEngine:
         if not good.all():
             s, t, v = s[good], t[good], v[good]
             first = _firsts(s)
+        fresh = np.zeros(ns, np.bool_)
         if len(s):
             gl = _lasts(first, len(s))
-            np.maximum.at(self._good_t, s[gl], t[gl])
+            sg = s[gl]
+            self._good_t[sg] = np.maximum(self._good_t[sg], t[gl])
+            fresh[sg] = True
         parts = [self._values(s, t, v, first), self._rates(s, t, v, first),
-                 self._stale_clear(s, t, first), self._deviations(touched), self._exprs(touched)]
+                 self._stale_clear(fresh), self._deviations(touched), self._exprs(touched)]
         events += self._changes(self.c.points.advance(Samples.concat(parts)))
         return events
 
@@ -187,13 +190,16 @@ class AlarmEngine:
         return Samples(p, t[rows], x, decide_analog(x, pts.limit[p], pts.deadband[p],
                                                       pts.direction[p]))
 
-    def _stale_clear(self, s: Ints, t: Ints, first: Ints) -> Samples:
-        # A stale alarm clears on any good sample of its signal (the newest one decides).
-        p, rows = self.c.stale_index.expand(s[_lasts(first, len(s))], np.arange(len(first)))
-        if len(p) == 0:
+    def _stale_clear(self, fresh: npt.NDArray[np.bool_]) -> Samples:
+        # A stale condition ends with any good sample of its signal (the newest one decides).
+        stale = self.c.stale_index.points
+        sig = self.c.points.signal[stale]
+        hit = fresh[sig] & self.c.points.cond[stale]
+        if not hit.any():
             return Samples.empty()
-        ts = t[_lasts(first, len(s))][rows]
-        return Samples(p, ts, np.full(len(p), np.nan), np.full(len(p), -1, np.int8))
+        p = stale[hit]
+        return Samples(p, self._good_t[sig[hit]], np.full(len(p), np.nan),
+                       np.full(len(p), -1, np.int8))
 
     def _deviations(self, touched: npt.NDArray[np.bool_]) -> Samples:
         c = self.c
