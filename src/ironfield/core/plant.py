@@ -147,31 +147,47 @@ class PlantSpec(_Strict):
     alarms: list[dict[str, Any]] = Field(default_factory=list)
     server: ServerSpec = Field(default_factory=ServerSpec)
 
-    @model_validator(mode="after")
-    def _refs(self) -> PlantSpec:
-        ids = [c.id for c in self.connectors]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"connector ids must be unique; repeated: {sorted(dup)}")
-        for site in self.sites:
-            for area in site.areas:
-                for eq in _walk(area.equipment):
-                    if eq.type is not None and eq.type not in self.equipment_types:
-                        raise ValueError(
-                            f"equipment {eq.id or eq.ids!r} in {site.id}/{area.id} has type "
-                            f"{eq.type!r}, which is not in equipment_types "
-                            f"({sorted(self.equipment_types) or 'none declared'})"
-                        )
-        return self
+    def reference_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
+        """Cross-references pydantic cannot check field by field: (location, message)."""
+        out: list[tuple[tuple[int | str, ...], str]] = []
+        seen: dict[str, int] = {}
+        for i, c in enumerate(self.connectors):
+            if c.id in seen:
+                out.append((("connectors", i, "id"), f"connector id {c.id!r} is already used by connectors[{seen[c.id]}]"))
+            seen[c.id] = i
+        known = sorted(self.equipment_types) or "none declared"
+
+        def walk(items: list[EquipmentSpec], loc: tuple[int | str, ...]) -> None:
+            for k, eq in enumerate(items):
+                if eq.type is not None and eq.type not in self.equipment_types:
+                    out.append(((*loc, k, "type"), f"type {eq.type!r} is not in equipment_types ({known})"))
+                walk(eq.equipment, (*loc, k, "equipment"))
+
+        for i, site in enumerate(self.sites):
+            for j, area in enumerate(site.areas):
+                walk(area.equipment, ("sites", i, "areas", j, "equipment"))
+        paths = [d.path for d in self.signal_defs_unchecked()]
+        if len(paths) != len(set(paths)):
+            dup = sorted({p for p in paths if paths.count(p) > 1})[:5]
+            out.append(((), f"signal paths must be unique; repeated: {dup}"))
+        return out
+
+    def signal_defs_unchecked(self) -> list[SignalDef]:
+        return [d for d in self._defs(strict=False)]
 
     def signal_defs(self) -> list[SignalDef]:
         """Every signal the plant declares, with its full path."""
+        return self._defs(strict=True)
+
+    def _defs(self, strict: bool) -> list[SignalDef]:
         out: list[SignalDef] = []
         for site in self.sites:
             for area in site.areas:
                 for path, eq in _assets(f"{site.id}/{area.id}", area.equipment):
                     specs = list(eq.signals)
                     if eq.type is not None:
+                        if eq.type not in self.equipment_types and not strict:
+                            continue
                         specs = list(self.equipment_types[eq.type].signals) + specs
                     for s in specs:
                         out.append(
@@ -198,12 +214,6 @@ class PlantSpec(_Strict):
     def retention_for(self, klass: str) -> RetentionSpec:
         r = self.historian.retention
         return r.get(klass) or r.get("default") or RetentionSpec()
-
-
-def _walk(items: list[EquipmentSpec]) -> Iterator[EquipmentSpec]:
-    for eq in items:
-        yield eq
-        yield from _walk(eq.equipment)
 
 
 def _assets(prefix: str, items: list[EquipmentSpec]) -> Iterator[tuple[str, EquipmentSpec]]:
@@ -261,7 +271,7 @@ def parse_plant(text: str, file: str = "<plant>") -> PlantSpec:
     if not isinstance(doc, CommentedMap):
         raise PlantFileError(file, [(1, "", "expected a mapping with 'plant:' and 'sites:' at the top")])
     try:
-        return PlantSpec.model_validate(_plain(doc))
+        spec = PlantSpec.model_validate(_plain(doc))
     except ValidationError as e:
         problems = []
         for err in e.errors():
@@ -273,6 +283,10 @@ def parse_plant(text: str, file: str = "<plant>") -> PlantSpec:
                 msg = "required field is missing"
             problems.append((_line_of(doc, loc), _field(loc), msg))
         raise PlantFileError(file, problems) from None
+    refs = spec.reference_problems()
+    if refs:
+        raise PlantFileError(file, [(_line_of(doc, loc), _field(loc), msg) for loc, msg in refs])
+    return spec
 
 
 def load_plant(path: str | Path) -> PlantSpec:

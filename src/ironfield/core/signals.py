@@ -100,7 +100,9 @@ class SignalRegistry:
     def register(self, definition: SignalDef | str) -> int:
         d = SignalDef(definition) if isinstance(definition, str) else definition
         with self._lock:
-            self._defs[d.path] = d
+            # a bare path never replaces a full definition given earlier
+            if not isinstance(definition, str) or d.path not in self._defs:
+                self._defs[d.path] = d
             sid = self._ids.get(d.path)
             if sid is None:
                 validate_path(d.path)
