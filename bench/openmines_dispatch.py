@@ -48,6 +48,7 @@ from ironfield.apps.haulage.assign import (
     Weights,
 )
 from ironfield.apps.haulage.lp import DumpSpec, LoaderSpec, PathSpec, plan_flows
+from ironfield.core.errors import IronfieldError
 
 try:  # OpenMines is only in the benchmark venv
     from openmines.src.dispatcher import BaseDispatcher
@@ -209,9 +210,14 @@ class IronfieldDispatcher(BaseDispatcher):  # type: ignore[misc]
         core, view = self._setup(mine)
         now = float(mine.env.now)
         tv = self._truck(truck)
-        d = core.choose_loader(now, tv, truck.current_location.name, self._sites(mine, now),
-                               self._inbound(mine, view, truck, now, to_load=True))
-        core.record(truck.current_location.name, d, tv.payload_t)
+        here = truck.current_location.name
+        try:
+            d = core.choose_loader(now, tv, here, self._sites(mine, now),
+                                   self._inbound(mine, view, truck, now, to_load=True))
+        except IronfieldError:  # keep the truck moving: nearest load site
+            return min(range(len(view.load_names)),
+                       key=lambda i: view.travel_min(here, view.load_names[i], False))
+        core.record(here, d, tv.payload_t)
         return view.li[d.dest]
 
     # --- OpenMines API -----------------------------------------------------------------

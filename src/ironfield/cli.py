@@ -123,7 +123,7 @@ def demo(
     _logging(verbose)
 
     async def main() -> None:
-        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import MQTTProtocolVersion
 
         embedded = None
         if broker is None:
@@ -135,7 +135,7 @@ def demo(
 
             u = urlparse(broker)
             host, port, protocol = u.hostname or "127.0.0.1", u.port or 1883, "5"
-        site = SimulatedSite(host, port, protocol=mqtt.MQTTv311 if protocol == "3.1.1" else mqtt.MQTTv5)
+        site = SimulatedSite(host, port, protocol=MQTTProtocolVersion.MQTTv311 if protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5)
 
         async def extra(platform: Any) -> None:
             console.print(

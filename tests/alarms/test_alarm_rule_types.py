@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from alarm_rig import T0, Rig, S
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ironfield.core.batch import Batch
 
@@ -112,3 +116,38 @@ def test_many_rules_of_one_shape_are_evaluated_together() -> None:
     assert rig.engine.c.expressions[0].sids.shape == (3, 1)
     rig.engine.process(Batch.build([rig.sid(LEVEL), rig.sid(FLOW)], T0, [4.0, 1.0]))
     assert rig.actions() == [("hi-0", "activate", T0)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.floats(-50.0, 50.0), min_size=2, max_size=60),
+    gaps=st.lists(st.integers(1, 4), min_size=60, max_size=60),
+    cuts=st.lists(st.integers(0, 60), max_size=5),
+    bad=st.sets(st.integers(0, 59), max_size=6),
+)
+def test_rate_matches_a_per_sample_reference(
+    values: list[float], gaps: list[int], cuts: list[int], bad: set[int]
+) -> None:
+    ts = [int(x) for x in T0 + np.cumsum(gaps[: len(values)]) * (S // 2)]
+    rig = Rig([{"id": "r", "type": "rate", "signal": LEVEL, "limit": 10.0, "deadband": 2.0,
+                "direction": "falling"}])
+    q = np.array([0x18 if i in bad else 0xC0 for i in range(len(values))], np.uint8)
+    bounds = sorted({0, len(values), *[c for c in cuts if c < len(values)]})
+    for a, b in itertools.pairwise(bounds):
+        rig.engine.process(Batch(np.full(b - a, rig.sid(LEVEL), np.int32),
+                                 np.array(ts[a:b], np.int64), np.array(values[a:b]), q[a:b]))
+    # Reference: the rate between consecutive good samples [unit/s], falling means negative.
+    want: list[tuple[str, int]] = []
+    cond = False
+    prev: tuple[int, float] | None = None
+    for i, (t, v) in enumerate(zip(ts, values, strict=True)):
+        if i in bad:
+            continue
+        if prev is not None:
+            rate = (v - prev[1]) / ((t - prev[0]) / S)
+            c = True if -rate > 10.0 else (False if -rate < 8.0 else cond)
+            if c != cond:
+                cond = c
+                want.append(("activate" if c else "clear", t))
+        prev = (t, v)
+    assert [(a, t) for _, a, t in rig.actions()] == want

@@ -13,7 +13,7 @@ async def test_coalescing_subscriber_keeps_latest_per_signal() -> None:
     for i in range(10):
         bus.publish(Batch.build([1, 2], i, [i, 100 + i]))
     assert sub.pending() <= 2
-    got = []
+    got: list[tuple[int, int, float, int]] = []
     while (item := sub.get_nowait()) is not None:
         assert isinstance(item, Batch)
         got.extend(item.rows())

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 STATES = {"parked": 0, "queue": 1, "loading": 2, "hauling": 3, "dumping": 4, "returning": 5, "charging": 6}
 # seconds in each phase of a truck's cycle (compressed for the demo)
@@ -33,7 +33,7 @@ class Truck:
 
 
 class SimulatedSite:
-    def __init__(self, host: str, port: int, *, protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311, trucks: int = 6,
+    def __init__(self, host: str, port: int, *, protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311, trucks: int = 6,
                  robots: int = 12, rate_hz: float = 1.0, seed: int = 7) -> None:
         self.host, self.port, self.rate_hz = host, port, rate_hz
         self.rng = random.Random(seed)

@@ -122,6 +122,14 @@ class Historian(abc.ABC):
         values and the 1 min / 1 h rollups from those rows only, commit, and return how
         many rows were new."""
 
+    def flush(self) -> None:
+        """Bring the rollup and latest tables on disk up to date with every write.
+
+        Writes are durable when ``write`` returns whatever this does; queries always see
+        current rollups. A backend that defers rollup maintenance overrides this.
+        """
+        return None
+
     @abc.abstractmethod
     def write_events(self, events: Sequence[Event]) -> int:
         """Store events not yet stored (by id); returns how many were new."""

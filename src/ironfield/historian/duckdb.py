@@ -261,6 +261,10 @@ class DuckDBHistorian(Historian):
         con.execute(f"INSERT INTO {table} SELECT * FROM _in")
         con.unregister("_in")
 
+    def flush(self) -> None:
+        if self._con is not None:
+            self._flush()
+
     def _flush(self) -> None:
         """Append the pending partials and latest rows, with the sequence they cover."""
         with self._wlock:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ironfield.apps.energy import carbon, report
+from ironfield.apps.energy.balance import SiteFlows
 from ironfield.apps.energy.config import CarbonConfig
 
 
@@ -85,3 +86,30 @@ def test_report_exports(tmp_path: Path) -> None:
     assert "<table>" in page and "556.4" in page and "http" not in page
     report.to_pdf(months, tmp_path / "r.pdf")
     assert (tmp_path / "r.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_month_inputs_from_flows_and_cycles() -> None:
+    n = 4
+    ts = np.arange(n, dtype=np.int64) * 3_600 * 10**9  # hourly
+    flows = SiteFlows(
+        ts_ns=ts, pv_kw=np.array([0.0, 100.0, 100.0, 0.0]),
+        grid_import_kw=np.array([200.0, 100.0, 100.0, np.nan]),  # one gap
+        grid_export_kw=np.zeros(n), battery_charge_kw=np.zeros(n),
+        battery_discharge_kw=np.zeros(n), truck_charging_kw=np.array([100.0, 100.0, 0.0, 0.0]),
+        truck_regen_kw=np.full(n, 10.0), loads_kw={"crusher": np.array([100.0, 100.0, 200.0,
+                                                                        100.0])})
+    cycles = carbon.HaulCycles(
+        payload_t=np.array([60.0, 60.0]), empty_mass_t=np.array([40.0, 40.0]),
+        loaded_km=np.array([1.0, 1.0]), empty_km=np.zeros(2), loaded_rise_m=np.zeros(2),
+        empty_rise_m=np.zeros(2), cycle_h=np.array([0.5, 0.5]))
+    mi = carbon.month_inputs("2026-07", flows, cycles, diesel_l=10.0)
+    assert mi.ore_t == 120.0
+    assert mi.grid_import_kwh == pytest.approx(400.0)  # the gap is not filled...
+    assert mi.coverage == pytest.approx(0.75)  # ...and says so
+    assert mi.truck_regen_kwh == pytest.approx(40.0)
+    # hour 1: trucks 100 of 200 consumed, all imported; hour 2: half imported
+    assert mi.truck_grid_share == pytest.approx((100 * 1.0 + 100 * 0.5) / 200)
+    one = carbon.diesel_litres_per_cycle(np.array([60.0]), np.array([40.0]), np.array([1.0]),
+                                         np.zeros(1), np.zeros(1), np.zeros(1))
+    assert mi.diesel_baseline_l == pytest.approx(2 * one[0])
+    assert carbon.monthly_account(mi, CarbonConfig()).coverage == pytest.approx(0.75)

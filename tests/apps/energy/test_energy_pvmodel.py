@@ -135,3 +135,15 @@ def test_pvlib_cec_library_names_exist() -> None:
     arr = demo_config().pv.arrays[0]
     mods = pvlib.pvsystem.retrieve_sam("CECMod")
     assert arr.module.cec_name in mods.columns  # type: ignore[union-attr]
+
+
+def test_plant_is_the_sum_of_its_arrays() -> None:
+    east = _pvwatts_array().model_copy(update={"name": "east", "surface_azimuth_deg": 90.0})
+    west = _pvwatts_array().model_copy(update={"name": "west", "surface_azimuth_deg": 270.0})
+    models = pvmodel.build_plant([east, west], SITE)
+    ts = to_ns(_day("2026-06-21"))
+    total = pvmodel.plant_clear_sky_ac_power(models, ts)
+    e, w = (pvmodel.clear_sky_ac_power(mm, ts) for mm in models)
+    assert total == pytest.approx(e + w)
+    # east peaks in the morning, west in the afternoon
+    assert np.argmax(e) < np.argmax(w)

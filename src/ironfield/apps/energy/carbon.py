@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ironfield.apps.energy.balance import SiteFlows, interval_balance
 from ironfield.apps.energy.checks import EnergyInputError, FloatArray
 from ironfield.apps.energy.config import CarbonConfig
 
@@ -126,6 +127,7 @@ class MonthInputs:
     truck_regen_kwh: float  # inside the trucks; informative
     truck_grid_share: float  # share of truck charging met by the grid [-]
     diesel_baseline_l: float  # the same haul cycles by diesel trucks
+    coverage: float = 1.0  # share of metered intervals without a gap [-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,7 @@ class MonthlyCarbon:
     diesel_baseline_t: float
     avoided_location_t: float
     avoided_market_t: float
+    coverage: float
 
     def as_dict(self) -> dict[str, float | str]:
         return asdict(self)
@@ -185,4 +188,53 @@ def monthly_account(m: MonthInputs, cfg: CarbonConfig) -> MonthlyCarbon:
         diesel_baseline_t=baseline,
         avoided_location_t=baseline - trucks_grid * loc / 1000.0,
         avoided_market_t=baseline - trucks_grid * (1.0 - covered) * mkt / 1000.0,
+        coverage=m.coverage,
+    )
+
+
+@dataclass(frozen=True)
+class HaulCycles:
+    """The month's haul cycles, one element per cycle (from the haulage app's events)."""
+
+    payload_t: FloatArray
+    empty_mass_t: FloatArray
+    loaded_km: FloatArray
+    empty_km: FloatArray
+    loaded_rise_m: FloatArray  # net elevation gain of the loaded leg [m], < 0 downhill
+    empty_rise_m: FloatArray
+    cycle_h: FloatArray
+
+    def ore_t(self) -> float:
+        return float(np.sum(self.payload_t))
+
+    def diesel_baseline_l(self, idle_l_per_h: float = 0.0) -> float:
+        """Diesel the same cycles would take with conventional trucks [L]."""
+        return float(np.sum(diesel_litres_per_cycle(
+            self.payload_t, self.empty_mass_t, self.loaded_km, self.empty_km,
+            self.loaded_rise_m, self.empty_rise_m, self.cycle_h, idle_l_per_h=idle_l_per_h)))
+
+
+def month_inputs(month: str, flows: SiteFlows, cycles: HaulCycles, *, diesel_l: float,
+                 certificates_kwh: float = 0.0, idle_l_per_h: float = 0.0) -> MonthInputs:
+    """A month's carbon inputs from metered flows [kW] and haul cycles.
+
+    Energies are sums over the intervals present; a gap is not filled but lowers
+    ``coverage``, which the report prints next to the figures.
+    """
+    ib = interval_balance(flows)
+    dt = flows.step_h
+
+    def kwh(x: FloatArray) -> float:
+        return float(np.nansum(np.asarray(x, np.float64)) * dt)
+
+    return MonthInputs(
+        month=month, ore_t=cycles.ore_t(), diesel_l=diesel_l,
+        grid_import_kwh=kwh(flows.grid_import_kw), grid_export_kwh=kwh(flows.grid_export_kw),
+        pv_kwh=kwh(flows.pv_kw), certificates_kwh=certificates_kwh,
+        truck_charging_kwh=kwh(flows.truck_charging_kw),
+        truck_regen_kwh=kwh(flows.truck_regen_kw),
+        truck_grid_share=grid_share_of(flows.truck_charging_kw, flows.grid_import_kw,
+                                       ib.consumption_kw),
+        diesel_baseline_l=cycles.diesel_baseline_l(idle_l_per_h),
+        coverage=float(np.mean(~ib.gap)) if len(ib.gap) else 0.0,
     )

@@ -176,7 +176,6 @@ class DayAhead:
         month = rolling_mean(yday, 30 * self.per_day)
         # The slot climatology: last 2 weeks' index at this time of day (mornings and
         # evenings differ systematically where terrain or convection do).
-        slot = np.full(len(k), np.nan)
         ks = shift(k, self.per_day)
         acc = np.zeros(len(k))
         cnt = np.zeros(len(k))

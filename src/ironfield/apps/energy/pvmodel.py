@@ -157,6 +157,20 @@ def build_array(array: ArrayConfig, site: SiteConfig) -> ArrayModel:
     )
 
 
+def build_plant(arrays: list[ArrayConfig], site: SiteConfig) -> list[ArrayModel]:
+    """Every configured array as an :class:`ArrayModel` (one ModelChain each)."""
+    return [build_array(a, site) for a in arrays]
+
+
+def plant_clear_sky_ac_power(models: list[ArrayModel], ts_ns: NsArray,
+                             temp_air_c: float | FloatArray = 20.0) -> FloatArray:
+    """Clear-sky AC power of the whole plant [W]: the sum over its arrays."""
+    out = np.zeros(len(ts_ns))
+    for mdl in models:
+        out += clear_sky_ac_power(mdl, ts_ns, temp_air_c)
+    return out
+
+
 def cell_temperature(poa_wm2: FloatArray, *, module_temp_c: FloatArray | None = None,
                      temp_air_c: FloatArray | None = None, wind_ms: FloatArray | None = None,
                      model: str = "open_rack_glass_polymer") -> FloatArray:

@@ -36,6 +36,7 @@ _COLUMNS: list[tuple[str, str, str]] = [
     ("avoided_market_t", "Avoided, market [t CO2]", "{:,.1f}"),
     ("location_factor", "Grid factor [kg CO2/kWh]", "{:.4f}"),
     ("market_factor", "Residual factor [kg CO2/kWh]", "{:.4f}"),
+    ("coverage", "Meter data coverage [-]", "{:.3f}"),
 ]
 
 
