@@ -167,6 +167,7 @@ function setDot(on, why) {
   const d = document.getElementById("live-dot");
   if (!d) return;
   d.classList.toggle("on", on);
+  d.classList.toggle("lost", !on);
   d.title = on ? "live feed connected" : "live feed disconnected" + (why ? ": " + why : "");
 }
 

@@ -18,7 +18,7 @@ function show(r) {
   q.className = "q " + qualityClass(r.quality);
   x.tr.querySelector(".ts").textContent = ago(r.ts);
   x.tr.querySelector(".ts").title = fmtTime(r.ts);
-  if (x.def.type === "state") document.getElementById("eq-state").textContent = txt;
+  if (x.def.type === "state" && document.getElementById("eq-state")) document.getElementById("eq-state").textContent = txt;
 }
 
 async function alarms() {
