@@ -59,8 +59,9 @@ class Batch:
         quality: npt.ArrayLike | int = Quality.GOOD,
     ) -> Batch:
         """A batch from anything array-like; scalars broadcast (one signal, one quality)."""
-        v = np.ascontiguousarray(value, dtype=np.float64).reshape(-1)
-        n = len(v)
+        cols = [np.asarray(signal), np.asarray(ts), np.asarray(value), np.asarray(quality)]
+        n = max((c.size for c in cols if c.ndim), default=1)
+        v = np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1) if cols[2].ndim else cols[2].astype(np.float64), (n,)))
         s = np.ascontiguousarray(np.broadcast_to(np.asarray(signal, dtype=np.int32), (n,)))
         t = np.ascontiguousarray(np.broadcast_to(np.asarray(ts, dtype=np.int64), (n,)))
         q = np.ascontiguousarray(np.broadcast_to(np.asarray(quality, dtype=np.uint8), (n,)))
