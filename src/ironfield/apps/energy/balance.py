@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 from ironfield.apps.energy.checks import (
     BoolArray,
@@ -39,7 +39,7 @@ from ironfield.apps.energy.checks import (
     regular_step_ns,
 )
 from ironfield.apps.energy.config import ShiftConfig
-from ironfield.core.timeutil import NS_PER_H, NS_PER_MIN, NS_PER_S
+from ironfield.core.timeutil import NS_PER_DAY, NS_PER_H, NS_PER_MIN
 
 
 @dataclass(frozen=True)
@@ -126,35 +126,40 @@ def interval_balance(flows: SiteFlows) -> IntervalBalance:
                            np.asarray(supply - demand, np.float64), gap)
 
 
+def _local(ts_ns: NsArray, tz: str) -> pd.DatetimeIndex:
+    ZoneInfo(tz)  # unknown zones fail here with a clear message
+    return pd.DatetimeIndex(pd.to_datetime(np.asarray(ts_ns, np.int64), unit="ns", utc=True)
+                            ).tz_convert(tz)
+
+
 def day_labels(ts_ns: NsArray, tz: str) -> list[str]:
     """Local calendar date of each sample (ISO ``YYYY-MM-DD``)."""
-    z = ZoneInfo(tz)
-    return [datetime.fromtimestamp(int(t) / NS_PER_S, z).date().isoformat()
-            for t in np.asarray(ts_ns, np.int64)]
+    return [str(d) for d in _local(ts_ns, tz).strftime("%Y-%m-%d")]
 
 
 def shift_labels(ts_ns: NsArray, shifts: list[ShiftConfig], tz: str) -> list[str]:
     """``"<date of shift start> <shift name>"`` for each sample, in local time; a night
     shift that crosses midnight belongs to the date it started."""
-    z = ZoneInfo(tz)
-    out = []
-    for t in np.asarray(ts_ns, np.int64):
-        dt = datetime.fromtimestamp(int(t) / NS_PER_S, z)
-        tod = dt.time()
-        label = ""
-        for sh in shifts:
-            if sh.start < sh.end:
-                if sh.start <= tod < sh.end:
-                    label = f"{dt.date().isoformat()} {sh.name}"
-            elif tod >= sh.start or tod < sh.end:
-                start_date = dt.date() if tod >= sh.start else dt.date() - timedelta(days=1)
-                label = f"{start_date.isoformat()} {sh.name}"
-            if label:
-                break
-        if not label:
-            raise EnergyInputError(f"no shift covers {dt.isoformat()} (shifts must cover 24 h)")
-        out.append(label)
-    return out
+    loc = _local(ts_ns, tz)
+    minute = np.asarray(loc.hour * 60 + loc.minute, np.int64)
+    day = np.asarray(loc.normalize().tz_localize(None).asi8 // NS_PER_DAY, np.int64)
+    name = np.full(len(minute), "", dtype=object)
+    start_day = day.copy()
+    for sh in reversed(shifts):  # the first listed shift wins where shifts overlap
+        a = sh.start.hour * 60 + sh.start.minute
+        b = sh.end.hour * 60 + sh.end.minute
+        if a < b:
+            inside = (minute >= a) & (minute < b)
+            start_day = np.where(inside, day, start_day)
+        else:
+            inside = (minute >= a) | (minute < b)
+            start_day = np.where(inside, np.where(minute >= a, day, day - 1), start_day)
+        name[inside] = sh.name
+    if np.any(name == ""):
+        i = int(np.flatnonzero(name == "")[0])
+        raise EnergyInputError(f"no shift covers {loc[i].isoformat()} (shifts must cover 24 h)")
+    dates = pd.to_datetime(start_day * NS_PER_DAY, unit="ns").strftime("%Y-%m-%d")
+    return [f"{d} {n}" for d, n in zip(dates, name, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,19 +198,21 @@ def peak_demand(ts_ns: NsArray, import_kw: FloatArray, window_min: int = 15
     ts = np.asarray(ts_ns, np.int64)
     p = np.asarray(import_kw, np.float64)
     w = window_min * NS_PER_MIN
+    need = max(1, w // regular_step_ns(ts))
     win = ts // w
-    best, best_t, skipped = float("nan"), 0, 0
-    step = regular_step_ns(ts)
-    need = max(1, w // step)
-    for k in np.unique(win):
-        v = p[win == k]
-        if len(v) < need or not np.isfinite(v).all():
-            skipped += 1
-            continue
-        m = float(v.mean())
-        if not best >= m:  # also true while best is NaN
-            best, best_t = m, int(k * w)
-    return best, best_t, skipped
+    first = int(win[0])
+    k = win - first
+    ok = np.isfinite(p)
+    total = np.bincount(k, np.where(ok, p, 0.0))
+    count = np.bincount(k)
+    good = np.bincount(k, ok.astype(np.float64))
+    full = (count >= need) & (good == count) & (count > 0)
+    skipped = int(np.sum((count > 0) & ~full))
+    if not full.any():
+        return float("nan"), 0, skipped
+    mean = np.where(full, total / np.maximum(count, 1), -np.inf)
+    best = int(np.argmax(mean))
+    return float(mean[best]), int((best + first) * w), skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +256,5 @@ def summarize(flows: SiteFlows, demand_window_min: int = 15) -> BalanceSummary:
 
 def tariff_minutes(ts_ns: NsArray, tz: str) -> FloatArray:
     """Local minute of the day of each sample (for :meth:`TariffConfig.price_at_minute`)."""
-    z = ZoneInfo(tz)
-    out = np.empty(len(ts_ns))
-    for i, t in enumerate(np.asarray(ts_ns, np.int64)):
-        lt: time = datetime.fromtimestamp(int(t) / NS_PER_S, z).time()
-        out[i] = lt.hour * 60 + lt.minute
-    return out
+    loc = _local(ts_ns, tz)
+    return np.asarray(loc.hour * 60 + loc.minute, np.float64)

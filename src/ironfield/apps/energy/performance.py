@@ -189,14 +189,12 @@ def daily_performance_index(ts_ns: NsArray, measured_w: FloatArray, expected_w: 
     e = np.asarray(expected_w, np.float64)
     day = (ts + day_offset_ns) // NS_PER_DAY
     ok = np.isfinite(m) & np.isfinite(e)
-    days = np.unique(day)
-    pi = np.full(len(days), np.nan)
-    for k, d in enumerate(days):
-        s = ok & (day == d)
-        exp = float(e[s].sum())
-        if exp > 0:
-            pi[k] = float(m[s].sum()) / exp
-    return (days * NS_PER_DAY - day_offset_ns).astype(np.int64), pi
+    days, k = np.unique(day, return_inverse=True)
+    meas = np.bincount(k, np.where(ok, m, 0.0), minlength=len(days))
+    exp = np.bincount(k, np.where(ok, e, 0.0), minlength=len(days))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pi = np.where(exp > 0, meas / np.where(exp > 0, exp, 1.0), np.nan)
+    return (days * NS_PER_DAY - day_offset_ns).astype(np.int64), np.asarray(pi, np.float64)
 
 
 def detect_soiling(ts_ns: NsArray, measured_w: FloatArray, expected_w: FloatArray,
