@@ -12,6 +12,7 @@ from ironfield.apps.energy.charging import (
     plan_charging,
     require_feasible,
 )
+from ironfield.apps.energy.checks import EnergyInputError
 from ironfield.apps.energy.policy import charge_when_low
 
 
@@ -118,3 +119,13 @@ def test_charge_when_low_baseline() -> None:
     assert b.hauling[0].tolist() == [1.0, 0.0, 0.0, 1.0]
     assert b.charge_kw[0].tolist() == pytest.approx([0.0, 40.0, 25.0, 0.0])
     assert b.tonnes_lost() == pytest.approx(200.0)
+
+
+def test_truck_fuller_than_soc_max_is_not_an_error() -> None:
+    plan = plan_charging(_pb(trucks=[_parked("F", soc0=0.95)], soc_end=0.5))
+    assert plan.feasible and plan.charged_kwh() == pytest.approx(0.0)
+
+
+def test_bad_soc_refused() -> None:
+    with pytest.raises(EnergyInputError, match="not in"):
+        plan_charging(_pb(trucks=[_parked("X", soc0=1.5)]))

@@ -96,6 +96,8 @@ class ChargingProblem:
         for tr in self.trucks:
             if tr.capacity_kwh <= 0 or tr.haul_kw < 0:
                 raise EnergyInputError(f"truck {tr.name}: capacity and drain must be positive")
+            if not 0.0 <= tr.soc0 <= 1.0:
+                raise EnergyInputError(f"truck {tr.name}: state of charge {tr.soc0} not in [0, 1]")
 
 
 @dataclass
@@ -187,6 +189,10 @@ def plan_charging(pb: ChargingProblem, *, integer: bool = False, time_limit_s: f
     hv = cols.add(n_tr * n_t, 0.0, 1.0, np.repeat(-pb.value_per_tonne * tph * dt, n_t),
                   integer=integer).reshape(n_tr, n_t)
     s = cols.add(n_tr * n_t, 0.0, float(pb.soc_max), 0.0).reshape(n_tr, n_t)  # SoC after t
+    for i, tr in enumerate(pb.trucks):
+        # A truck that arrives fuller than soc_max may stay there; it just cannot charge.
+        for j in s[i]:
+            cols.hi[int(j)] = max(pb.soc_max, tr.soc0)
     # SoC slacks are fractions of a battery: 1 % below the floor costs as much as a missing
     # truck for 10 periods.
     v = cols.add(n_tr * n_t, 0.0, highspy.kHighsInf, _PENALTY * 1000.0).reshape(n_tr, n_t)
