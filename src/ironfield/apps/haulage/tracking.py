@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from ironfield.apps.haulage.config import DESTINATIONS, HaulageConfig, NodeKind
+from ironfield.apps.haulage.events import CyclePayload
 from ironfield.apps.haulage.network import RoadNetwork
 from ironfield.core.events import Event
 from ironfield.core.timeutil import NS_PER_S
@@ -101,7 +102,8 @@ class Cycle:
                 "charged_kwh": round(self.charged_kwh, 4)}
 
     def event(self) -> Event:
-        return Event.make("haulage.cycle", self.truck, self.payload(), ts=self.end_ts)
+        return Event.make("haulage.cycle", self.truck, CyclePayload(**self.payload()),
+                          ts=self.end_ts)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,26 @@
+"""Typed payloads of the haulage events, registered with :mod:`ironfield.core.events`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from ironfield.core.events import register_event_type
+
+
+class CyclePayload(BaseModel):
+    """``haulage.cycle``: one haul cycle. Times [ns], tonnes [t], durations [s], energy [kWh]
+    (net_kwh < 0 is a surplus)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start_ts: int
+    end_ts: int
+    loader: str | None
+    dump: str | None
+    tonnes: float
+    durations_s: dict[str, float]
+    net_kwh: float
+    regen_kwh: float
+    charged_kwh: float
+
+
+register_event_type("haulage.cycle", CyclePayload)
