@@ -102,6 +102,16 @@ def test_reported_states_are_trusted() -> None:
     _check_cycles(tr, 2, tol_s=2.5)
 
 
+def test_payload_sensor_noise_is_median_filtered() -> None:
+    rng = random.Random(5)
+    noisy = [Sample(s.truck, s.ts, s.x_m, s.y_m, s.speed_mps,
+                    s.payload_t + (rng.gauss(0, 4.0) if s.payload_t > 80 else 0.0), s.soc)
+             for s in _cycle_samples(2)]
+    tr, _ = _run(noisy)
+    assert len(tr.cycles) == 2
+    assert all(c.tonnes == pytest.approx(90.0, abs=2.0) for c in tr.cycles)
+
+
 def test_gps_jitter_does_not_split_phases() -> None:
     tr, evs = _run(_cycle_samples(3, jitter_m=6.0, seed=3))
     _check_cycles(tr, 3, tol_s=10.0)

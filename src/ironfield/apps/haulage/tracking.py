@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import statistics
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -112,6 +113,7 @@ class _Acc:
     loader: str | None = None
     dump: str | None = None
     tonnes: float = 0.0
+    haul_t: list[float] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
     used_kwh: float = 0.0
     regen_kwh: float = 0.0
@@ -252,8 +254,9 @@ class TruckTracker:
         if self.phase == Phase.LOAD:
             self._acc.tonnes = max(self._acc.tonnes, s.payload_t)
         if self.phase == Phase.HAUL and self._acc.loader is not None:
-            # payload read while hauling is steadier than the ramp during loading
-            self._acc.tonnes = max(self._acc.tonnes, s.payload_t)
+            # the median of the haul readings resists a bouncing payload sensor
+            self._acc.haul_t.append(s.payload_t)
+            self._acc.tonnes = statistics.median(self._acc.haul_t)
         if self.zone is not None:
             kind = self.net.nodes[self.zone].kind
             if kind == NodeKind.LOADER and self.phase in _LOADING_GROUP:
