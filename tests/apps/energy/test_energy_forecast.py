@@ -96,3 +96,21 @@ def test_day_ahead_band_covers_about_its_nominal_share() -> None:
     cover = m.interval_coverage(q[ev, 0], q[ev, 2], p[ev])
     assert 0.7 < cover < 0.9  # nominal 10-90 % band
     assert np.all(q[ev, 0] <= q[ev, 2])
+
+
+def test_l1_fit_ignores_outliers_l2_does_not() -> None:
+    x = np.column_stack([np.ones(50), np.linspace(0, 1, 50)])
+    y = 1.0 + 2.0 * x[:, 1]
+    y[::10] += 5.0  # 10 % gross outliers (a snowy morning in the training data)
+    b1 = fc._fit_l1(x, y)
+    b2 = np.linalg.lstsq(x, y, rcond=None)[0]
+    assert b1 == pytest.approx([1.0, 2.0], abs=0.02)
+    assert abs(b2[0] - 1.0) > 0.2
+
+
+def test_intraday_l1_option_fits_and_predicts() -> None:
+    p, cs = _synthetic(30)
+    train = np.arange(len(p)) < len(p) // 2
+    model = fc.IntradayRegression([4], min_clear_sky_w=50.0, loss="l1").fit(p, cs, train)
+    f = model.predict(p, cs, 4)
+    assert np.isfinite(f[~train & (cs > 50)]).mean() > 0.99

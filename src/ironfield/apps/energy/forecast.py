@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -105,13 +106,27 @@ def _features_intraday(k: FloatArray, per_day: int) -> FloatArray:
     return np.column_stack([np.ones(len(k)), last, hour, recent])
 
 
+def _fit_l1(x: FloatArray, y: FloatArray, iterations: int = 30) -> FloatArray:
+    """Least absolute deviations by iteratively reweighted least squares (Schlossmacher
+    1973, JASA 68(344):857-859): the fit that minimises MAE rather than RMSE."""
+    b = np.linalg.lstsq(x, y, rcond=None)[0]
+    for _ in range(iterations):
+        w = np.sqrt(1.0 / np.maximum(np.abs(y - x @ b), 1e-3))
+        b = np.linalg.lstsq(x * w[:, None], y * w, rcond=None)[0]
+    return np.asarray(b, np.float64)
+
+
 @dataclass
 class IntradayRegression:
-    """Smart persistence: per-horizon least-squares blend of index features [1]_."""
+    """Smart persistence: per-horizon regression blend of index features [1]_.
+
+    loss : "l2" (least squares: best RMSE) or "l1" (least absolute deviations: best MAE)
+    """
 
     horizons: Sequence[int]  # steps ahead
     per_day: int = 96  # samples per day
     min_clear_sky_w: float = 0.0
+    loss: Literal["l2", "l1"] = "l2"
     coef: dict[int, FloatArray] = field(default_factory=dict)
 
     def fit(self, power_w: FloatArray, clear_sky_w: FloatArray, train: BoolArray
@@ -124,7 +139,8 @@ class IntradayRegression:
             ok = np.asarray(train, bool) & np.isfinite(k) & np.all(np.isfinite(x), axis=1)
             if ok.sum() < x.shape[1] * 10:
                 raise EnergyInputError(f"horizon {h}: only {int(ok.sum())} training samples")
-            self.coef[h] = np.linalg.lstsq(x[ok], k[ok], rcond=None)[0]
+            self.coef[h] = (_fit_l1(x[ok], k[ok]) if self.loss == "l1"
+                            else np.linalg.lstsq(x[ok], k[ok], rcond=None)[0])
         return self
 
     def predict(self, power_w: FloatArray, clear_sky_w: FloatArray, horizon: int) -> FloatArray:
