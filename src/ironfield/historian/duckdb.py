@@ -34,7 +34,7 @@ from ironfield.core.batch import Batch
 from ironfield.core.events import Event
 from ironfield.core.plant import RetentionSpec
 from ironfield.core.signals import SignalDef
-from ironfield.historian import sql
+from ironfield.historian import duck_sql, sql
 from ironfield.historian.base import AGG_SCHEMA, DeadLetter, Historian, ids_array
 from ironfield.historian.ingest import LatestCache, last_of_runs, prepare
 from ironfield.historian.rollup import WIDTHS, coarsen, merge, partials
@@ -44,40 +44,6 @@ from ironfield.historian.schema import (
     retention_table,
     signals_table,
 )
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS signals (
-    id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE, unit VARCHAR, type VARCHAR,
-    low DOUBLE, high DOUBLE, description VARCHAR, class VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS raw (
-    signal_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UTINYINT NOT NULL,
-    seq BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS latest (
-    signal_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UTINYINT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, asset VARCHAR NOT NULL, ts BIGINT NOT NULL,
-    payload VARCHAR NOT NULL);
-CREATE SEQUENCE IF NOT EXISTS dead_letter_id;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id BIGINT DEFAULT nextval('dead_letter_id'), source VARCHAR NOT NULL,
-    received_ts BIGINT NOT NULL, payload BLOB, reason VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL, value BIGINT);
-"""
-_ROLLUP_DDL = """
-CREATE TABLE IF NOT EXISTS {t} (
-    signal_id INTEGER NOT NULL, bucket BIGINT NOT NULL, vmin DOUBLE, vmax DOUBLE,
-    vsum DOUBLE, n BIGINT, first_ts BIGINT, first_v DOUBLE, last_ts BIGINT, last_v DOUBLE);
-"""
-
-
-def _rebuild_sql(table: str, width: int) -> str:
-    return f"""
-INSERT INTO {table} SELECT signal_id, {sql.floor_expr("ts", width)} AS bucket, min(value),
-  max(value), sum(value), count(*), min(ts), arg_min(value, ts), max(ts), arg_max(value, ts)
-FROM raw WHERE seq > ? AND {sql.NOT_NAN} GROUP BY ALL"""
-
-_NO_DIRTY = np.iinfo(np.int64).max
-_META_KEYS = ("rolled_seq", *(f"dirty_{t}" for t in WIDTHS))
 
 
 class DuckDBHistorian(Historian):
@@ -115,14 +81,14 @@ class DuckDBHistorian(Historian):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(self.path)
-            con.execute(_DDL)
+            con.execute(duck_sql.DDL)
             for t in WIDTHS:
-                con.execute(_ROLLUP_DDL.format(t=t))
+                con.execute(duck_sql.ROLLUP_DDL.format(t=t))
             have = {r[0] for r in con.execute("SELECT key FROM meta").fetchall()}
-            for k in _META_KEYS:
+            for k in duck_sql.META_KEYS:
                 if k not in have:
                     con.execute("INSERT INTO meta VALUES (?, ?)", [k, 0 if k == "rolled_seq"
-                                                                   else _NO_DIRTY])
+                                                                   else duck_sql.NO_DIRTY])
             self._con = con
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
             self._dirty = {t: int(meta[f"dirty_{t}"]) for t in WIDTHS}
@@ -141,7 +107,7 @@ class DuckDBHistorian(Historian):
         with self._tx() as con:
             low = self._one(con, "SELECT min(ts) FROM raw WHERE seq > ?", [rolled])
             for t, width in WIDTHS.items():
-                con.execute(_rebuild_sql(t, width), [rolled])
+                con.execute(duck_sql.rebuild_sql(t, width), [rolled])
                 if low is not None:
                     self._dirty[t] = min(self._dirty[t], int(low) - int(low) % width)
                     self._meta_set(con, f"dirty_{t}", self._dirty[t])
@@ -299,17 +265,17 @@ class DuckDBHistorian(Historian):
         with self._wlock, self._tx() as con:
             for t in WIDTHS:
                 low = self._dirty[t]
-                if low == _NO_DIRTY:
+                if low == duck_sql.NO_DIRTY:
                     continue
                 con.execute(f"CREATE TEMP TABLE _merged AS {sql.PARTIALS_MERGED.format(t=t)}", [low])
                 con.execute(f"DELETE FROM {t} WHERE bucket >= ?", [low])
                 con.execute(f"INSERT INTO {t} SELECT * FROM _merged ORDER BY signal_id, bucket")
                 con.execute("DROP TABLE _merged")
-                self._meta_set(con, f"dirty_{t}", _NO_DIRTY)
+                self._meta_set(con, f"dirty_{t}", duck_sql.NO_DIRTY)
             con.execute("DELETE FROM latest")
             self._append(con, "latest", self._cache.snapshot(None).to_arrow())
         for t in WIDTHS:
-            self._dirty[t] = _NO_DIRTY
+            self._dirty[t] = duck_sql.NO_DIRTY
         self._appended = 0
 
     def write_events(self, events: Sequence[Event]) -> int:

@@ -12,7 +12,6 @@ from those rows in the same transaction.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,70 +27,19 @@ from ironfield.core.events import Event
 from ironfield.core.plant import RetentionSpec
 from ironfield.core.signals import SignalDef
 from ironfield.core.timeutil import NS_PER_DAY
-from ironfield.historian import sql
+from ironfield.historian import pg_sql, sql
 from ironfield.historian.base import AGG_SCHEMA, DeadLetter, Historian, ids_array
 from ironfield.historian.ingest import LatestCache, last_of_runs, prepare
 from ironfield.historian.pgcopy import PARTIAL_TYPES, RAW_TYPES, decode, encode
 from ironfield.historian.rollup import PARTIAL_COLUMNS, WIDTHS, coarsen, partials
 from ironfield.historian.schema import events_table, retention_table, signals_table
 
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-_ROLLUP_COLS = """signal_id integer NOT NULL, bucket bigint NOT NULL,
-    vmin double precision, vmax double precision, vsum double precision, n bigint,
-    first_ts bigint, first_v double precision, last_ts bigint, last_v double precision,
-    PRIMARY KEY (signal_id, bucket)"""
-_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {{s}};
-CREATE TABLE IF NOT EXISTS {{s}}.signals (
-    id integer PRIMARY KEY, path text NOT NULL UNIQUE, unit text, type text,
-    low double precision, high double precision, description text, class text NOT NULL);
-CREATE TABLE IF NOT EXISTS {{s}}.raw (
-    signal_id integer NOT NULL, ts bigint NOT NULL, value double precision,
-    quality smallint NOT NULL, PRIMARY KEY (signal_id, ts)) PARTITION BY RANGE (ts);
-CREATE TABLE IF NOT EXISTS {{s}}.latest (
-    signal_id integer PRIMARY KEY, ts bigint NOT NULL, value double precision,
-    quality smallint NOT NULL);
-CREATE TABLE IF NOT EXISTS {{s}}.rollup_1m ({_ROLLUP_COLS});
-CREATE TABLE IF NOT EXISTS {{s}}.rollup_1h ({_ROLLUP_COLS});
-CREATE TABLE IF NOT EXISTS {{s}}.events (
-    id text PRIMARY KEY, type text NOT NULL, asset text NOT NULL, ts bigint NOT NULL,
-    payload jsonb NOT NULL);
-CREATE INDEX IF NOT EXISTS events_ts ON {{s}}.events (ts);
-CREATE TABLE IF NOT EXISTS {{s}}.dead_letters (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, source text NOT NULL,
-    received_ts bigint NOT NULL, payload bytea, reason text NOT NULL);
-"""
-_STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS stage_raw (signal_id integer, ts bigint,
-    value double precision, quality smallint) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_rollup_1m (LIKE {s}.rollup_1m) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_rollup_1h (LIKE {s}.rollup_1h) ON COMMIT DELETE ROWS;
-"""
-_UPSERT_ROLLUP = """
-INSERT INTO {s}.{t} AS r SELECT * FROM stage_{t} ORDER BY signal_id, bucket
-ON CONFLICT (signal_id, bucket) DO UPDATE SET
-  vmin = LEAST(r.vmin, excluded.vmin), vmax = GREATEST(r.vmax, excluded.vmax),
-  vsum = r.vsum + excluded.vsum, n = r.n + excluded.n,
-  first_v = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first_v ELSE r.first_v END,
-  first_ts = LEAST(r.first_ts, excluded.first_ts),
-  last_v = CASE WHEN excluded.last_ts > r.last_ts THEN excluded.last_v ELSE r.last_v END,
-  last_ts = GREATEST(r.last_ts, excluded.last_ts)"""
-_UPSERT_LATEST = """
-INSERT INTO {s}.latest AS l
-SELECT DISTINCT ON (signal_id) * FROM stage_raw ORDER BY signal_id, ts DESC
-ON CONFLICT (signal_id) DO UPDATE SET ts = excluded.ts, value = excluded.value,
-  quality = excluded.quality WHERE l.ts < excluded.ts"""
-
-
-def _first_last(v: str, t: str) -> tuple[str, str]:
-    return f"(array_agg({v} ORDER BY {t}))[1]", f"(array_agg({v} ORDER BY {t} DESC))[1]"
-
 
 class PostgresHistorian(Historian):
     """Historian in a PostgreSQL schema (``schema`` is created if missing)."""
 
     def __init__(self, dsn: str, *, schema: str = "ironfield", pool_size: int = 4) -> None:
-        if not _IDENT.match(schema):
+        if not pg_sql.IDENT.match(schema):
             raise ValueError(f"bad schema name {schema!r}: expected [a-z_][a-z0-9_]*")
         self.dsn = dsn
         self.schema = schema
@@ -109,8 +57,8 @@ class PostgresHistorian(Historian):
             w = psycopg.connect(self.dsn, autocommit=True)
             with w.transaction():
                 w.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [self.schema + ".ddl"])
-                w.execute(_DDL.format(s=self.schema))
-            w.execute(_STAGE.format(s=self.schema))
+                w.execute(pg_sql.DDL.format(s=self.schema))
+            w.execute(pg_sql.STAGE.format(s=self.schema))
             self._w = w
             self._load_parts()
             self._reload_cache()
@@ -230,7 +178,7 @@ class PostgresHistorian(Historian):
                     self._upsert(w, "rollup_1h", coarsen(p1m, WIDTHS["rollup_1h"]))
                     w.execute("TRUNCATE stage_raw")
                     self._copy_in(w, "stage_raw", last_of_runs(new))
-                    w.execute(_UPSERT_LATEST.format(s=self.schema))
+                    w.execute(pg_sql.UPSERT_LATEST.format(s=self.schema))
             if conflict:
                 self._reload_cache()
             else:
@@ -259,7 +207,7 @@ class PostgresHistorian(Historian):
         cols = [p.column(c).to_numpy() for c in PARTIAL_COLUMNS]
         with w.cursor().copy(f"COPY stage_{table} FROM STDIN (FORMAT BINARY)") as cp:
             cp.write(encode(cols, PARTIAL_TYPES))
-        w.execute(_UPSERT_ROLLUP.format(s=self.schema, t=table))
+        w.execute(pg_sql.UPSERT_ROLLUP.format(s=self.schema, t=table))
 
     def write_events(self, events: Sequence[Event]) -> int:
         if not events:
@@ -361,11 +309,11 @@ class PostgresHistorian(Historian):
         if table:
             q = sql.agg_from_rollup(
                 f"{self.schema}.{table}", where, interval_ns,
-                _first_last("first_v", "first_ts")[0], _first_last("last_v", "last_ts")[1],
+                pg_sql.first_last("first_v", "first_ts")[0], pg_sql.first_last("last_v", "last_ts")[1],
             )
         else:
             q = sql.agg_from_raw(
-                f"{self.schema}.raw", where, interval_ns, *_first_last("value", "ts")
+                f"{self.schema}.raw", where, interval_ns, *pg_sql.first_last("value", "ts")
             )
         with self._conn() as c:
             rows = c.execute(sql.pg(q), [start, end]).fetchall()
