@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alarm_rig import T0, Rig, S
 
 from ironfield.alarms import (
     AlarmEngine,
@@ -14,6 +13,8 @@ from ironfield.alarms import (
     AlarmStateError,
     UnknownAlarmError,
 )
+from ironfield.alarms.testing import T0, S
+from ironfield.alarms.testing import AlarmHarness as Rig
 from ironfield.core.batch import Batch
 from ironfield.core.events import Event
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from alarm_rig import T0, Rig, S
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ironfield.alarms.testing import T0, S
+from ironfield.alarms.testing import AlarmHarness as Rig
 from ironfield.core.batch import Batch
 
 LEVEL = "plant/area/tank-1/level_m"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alarm_rig import Rig
 
 from ironfield.alarms import AlarmRuleError, parse_rules
 from ironfield.alarms.rules import DeviationRule, LimitRule, StaleRule
+from ironfield.alarms.testing import AlarmHarness as Rig
 from ironfield.core.plant import parse_plant
 
 LEVEL = "plant/area/tank-1/level_m"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from alarm_rig import T0, Rig, S
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ironfield.alarms.testing import T0, S
+from ironfield.alarms.testing import AlarmHarness as Rig
 from ironfield.core.batch import Batch
 
 LEVEL = "plant/area/tank-1/level_m"
@@ -48,6 +50,22 @@ def test_deviation_from_a_setpoint_signal() -> None:
     rig.engine.process(Batch.build([sid], [T0 + 5 * S], [4.8]))  # 0.7 below: clear
     assert rig.actions() == [("dev", "activate", T0 + S), ("dev", "clear", T0 + 3 * S),
                              ("dev", "activate", T0 + 3 * S), ("dev", "clear", T0 + 5 * S)]
+
+
+@pytest.mark.parametrize(
+    ("direction", "expected"),
+    [("high", [("activate", 1), ("clear", 2)]), ("low", [("activate", 3), ("clear", 4)]),
+     ("both", [("activate", 1), ("clear", 2), ("activate", 3), ("clear", 4)])],
+)
+def test_deviation_directions(direction: str, expected: list[tuple[str, int]]) -> None:
+    rig = Rig([{"id": "dev", "type": "deviation", "signal": LEVEL, "setpoint": SP, "limit": 1.0,
+                "direction": direction}])
+    rig.engine.process(Batch.build([rig.sid(SP)], T0, [5.0]))
+    for k, v in enumerate([5.0, 6.5, 5.0, 3.5, 5.0]):  # deviations: per batch, newest values
+        rig.feed(LEVEL, [T0 + k * S], [v])
+    assert [(a, (t - T0) // S) for _, a, t in rig.actions()] == expected
+    if direction == "low":
+        assert rig.events[0].payload["limit"] == -1.0 and rig.events[0].payload["value"] == -1.5
 
 
 def test_stale_data_on_the_clock() -> None:

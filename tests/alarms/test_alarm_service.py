@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from alarm_rig import T0, Rig, S
-
 from ironfield.alarms import AlarmEngine
 from ironfield.alarms.service import AlarmService
+from ironfield.alarms.testing import T0, S
+from ironfield.alarms.testing import AlarmHarness as Rig
 from ironfield.core.batch import Batch
 from ironfield.core.bus import Bus
 from ironfield.core.events import Event

@@ -133,15 +133,17 @@ class _Builder:
         elif isinstance(rule, RateRule):
             sid = self.sid(rule, "signal", rule.signal)
             d = {"rising": 1, "falling": -1, "both": 0}[rule.direction]
-            self.add(rule, RATE, "", rule.signal, rule.priority, rule.limit, "", signal=sid,
-                     limit=rule.limit, deadband=rule.deadband, direction=d,
+            lim = -rule.limit if d < 0 else rule.limit  # falling: a low limit at -limit
+            self.add(rule, RATE, "", rule.signal, rule.priority, lim, "", signal=sid,
+                     limit=lim, deadband=rule.deadband, direction=d,
                      scale=rule.per / NS_PER_S)
         elif isinstance(rule, DeviationRule):
             sid = self.sid(rule, "signal", rule.signal)
             sp = self.sid(rule, "setpoint", rule.setpoint)
             d = {"high": 1, "low": -1, "both": 0}[rule.direction]
-            self.add(rule, DEVIATION, "", rule.signal, rule.priority, rule.limit, "", signal=sid,
-                     limit=rule.limit, deadband=rule.deadband, direction=d, sp=sp)
+            lim = -rule.limit if d < 0 else rule.limit  # low: a low limit at -limit
+            self.add(rule, DEVIATION, "", rule.signal, rule.priority, lim, "", signal=sid,
+                     limit=lim, deadband=rule.deadband, direction=d, sp=sp)
         elif isinstance(rule, StaleRule):
             sid = self.sid(rule, "signal", rule.signal)
             self.add(rule, STALE, "", rule.signal, rule.priority, rule.timeout / NS_PER_S, "",
