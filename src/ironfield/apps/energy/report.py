@@ -80,15 +80,14 @@ def to_html(months: Sequence[MonthlyCarbon], title: str = "Carbon report") -> st
 
 def to_pdf(months: Sequence[MonthlyCarbon], path: Path, title: str = "Carbon report") -> None:
     """A one-page PDF: emissions by scope per month and intensity per tonne (matplotlib)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Figure without pyplot: no global backend switch, nothing left open in the process.
     from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
 
     labels = [m.month for m in months]
     x = range(len(months))
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8.27, 11.69))
+    fig = Figure(figsize=(8.27, 11.69))
+    ax1, ax2 = fig.subplots(2, 1)
     ax1.bar(x, [m.scope1_t for m in months], label="Scope 1 (diesel)")
     ax1.bar(x, [m.scope2_location_t for m in months],
             bottom=[m.scope1_t for m in months], label="Scope 2 (location)")
@@ -104,4 +103,3 @@ def to_pdf(months: Sequence[MonthlyCarbon], path: Path, title: str = "Carbon rep
     ax2.legend()
     with PdfPages(path) as pdf:
         pdf.savefig(fig)
-    plt.close(fig)
