@@ -156,7 +156,7 @@ class DemoRig:
         if name == "irradiance_wm2" or name == "ac_power_kw":
             day = max(0.0, np.sin((t_s % 86400) / 86400 * 2 * np.pi - np.pi / 2 + 0.6))
             top = 1000.0 if name == "irradiance_wm2" else 2400.0
-            return top * day * float(self.rng.uniform(0.9, 1.0))
+            return float(top * day * float(self.rng.uniform(0.9, 1.0)))
         lo, hi = d.low if d.low is not None else 0.0, d.high if d.high is not None else 100.0
         span = hi - lo
         mid = lo + 0.45 * span

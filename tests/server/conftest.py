@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_rig import PASSWORD, LiveServer, Login, make_auth, make_platform
 
 from ironfield.runtime.platform import Platform
 from ironfield.server.app import create_app
 from ironfield.server.auth import Auth
+from server.server_rig import PASSWORD, LiveServer, Login, make_auth, make_platform
 
 
 @pytest.fixture

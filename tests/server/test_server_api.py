@@ -7,10 +7,10 @@ import io
 import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from server_rig import FLOW, SETPOINT, STATE, TEMP, FakeConnector, Login, batch, feed
 
 from ironfield.core.timeutil import NS_PER_S, now_ns
 from ironfield.runtime.platform import Platform
+from server.server_rig import FLOW, SETPOINT, STATE, TEMP, FakeConnector, Login, batch, feed
 
 T0 = 1_699_999_200 * NS_PER_S  # on an hour boundary: aggregates are epoch-aligned
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_rig import FAST_HASHER, PASSWORD, SETPOINT, TEMP, Login, batch, feed
 
 from ironfield.core.timeutil import NS_PER_S, now_ns
 from ironfield.runtime.platform import Platform
 from ironfield.server.app import create_app
 from ironfield.server.auth import Auth, UserStore, ensure_demo_user, role_rank
 from ironfield.server.auth.users import token_digest
+from server.server_rig import FAST_HASHER, PASSWORD, SETPOINT, TEMP, Login, batch, feed
 
 
 async def _raise_alarm(platform: Platform) -> None:

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from server_rig import FLOW, PASSWORD, TEMP, LiveServer
 
 from ironfield.alarms import AlarmEngine
 from ironfield.core.timeutil import NS_PER_S, now_ns
+from server.server_rig import FLOW, PASSWORD, TEMP, LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

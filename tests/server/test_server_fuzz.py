@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from server_rig import PASSWORD, LiveServer
+
+from server.server_rig import PASSWORD, LiveServer
 
 EXAMPLES = 6
 

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from server_rig import FLOW, PASSWORD, TEMP, LiveServer
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.sync.connection import Connection
 
 from ironfield.core.timeutil import NS_PER_MS, now_ns
+from server.server_rig import FLOW, PASSWORD, TEMP, LiveServer
 
 
 def _session(server: LiveServer, user: str = "vic") -> str:

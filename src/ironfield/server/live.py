@@ -17,9 +17,11 @@ server -> client
   ``{"type": "live"}`` after a replay: what follows comes from the bus
   ``{"type": "pong"}``
 
-Each client has its own bus subscription with the ``coalesce`` policy, and its sender sends
-at most ``max_hz`` times a second the latest value of each signal that changed: a slow
-browser costs ingest nothing (its queue merges down instead of growing). The subscription
+Clients get at most ``max_hz`` updates a second holding the latest value of each signal that
+changed, through a bus subscription with the ``coalesce`` policy; clients with identical
+subscriptions share the subscription and the encoding (:mod:`.fanout`) but each has its
+own outbox, merged while its socket is busy: a slow browser costs ingest and the other
+clients nothing. The subscription
 is opened before the replay is read, and the pipeline is flushed first, so nothing falls
 between the two; the overlap is harmless because clients drop rows not newer than what
 they hold.
@@ -35,7 +37,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
@@ -44,11 +45,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ironfield.core.batch import Batch
-from ironfield.core.bus import Lagged, Subscription
 from ironfield.core.signals import SignalRegistry, in_subtree
 from ironfield.core.timeutil import now_ns
-from ironfield.server.convert import floats
 from ironfield.server.deps import ServerContext, ctx_of, principal_of
+from ironfield.server.fanout import Group, Hub, Member, Names, encode
 
 log = logging.getLogger("ironfield.server.live")
 
@@ -76,13 +76,11 @@ class Refused(Exception):
         self.reason = reason[:120]  # a close reason must fit in 123 bytes
 
 
-def batch_message(reg: SignalRegistry, b: Batch, *, replay: bool = False) -> str:
-    uniq, inv = np.unique(b.signal, return_inverse=True)
-    names = [reg.path(int(s)) for s in uniq.tolist()]
-    paths = [names[i] for i in inv.tolist()]
-    return json.dumps({"type": "batch", "replay": replay, "signal": paths, "ts": b.ts.tolist(),
-                       "value": floats(b.value), "quality": b.quality.tolist()},
-                      separators=(",", ":"))
+def hub_of(ctx: ServerContext) -> Hub:
+    hub = ctx.settings.get("live_hub")
+    if not isinstance(hub, Hub):
+        hub = ctx.settings["live_hub"] = Hub(ctx.platform.bus, ctx.platform.registry)
+    return hub
 
 
 def resolve(reg: SignalRegistry, req: LiveRequest) -> set[int]:
@@ -106,15 +104,17 @@ class LiveClient:
     def __init__(self, ws: WebSocket, ctx: ServerContext) -> None:
         self.ws = ws
         self.ctx = ctx
-        self.sub: Subscription | None = None
-        self.sender: asyncio.Task[None] | None = None
+        self.hub = hub_of(ctx)
+        self.joined: tuple[Group, Member] | None = None
+        self._lock = asyncio.Lock()
         self.sent = 0
 
     async def send(self, text: str) -> None:
-        await self.ws.send_text(text)
-        self.sent += 1
+        async with self._lock:
+            await self.ws.send_text(text)
+            self.sent += 1
 
-    async def _replay(self, ids: list[int], since: int) -> None:
+    async def _replay(self, names: Names, ids: list[int], since: int) -> None:
         p = self.ctx.platform
         if p.pipeline is not None:
             with contextlib.suppress(Exception):
@@ -129,51 +129,32 @@ class LiveClient:
             b = await asyncio.to_thread(
                 lambda: Batch.concat([h.downsample(i, since + 1, end, REPLAY_POINTS) for i in ids]))
         for a in range(0, len(b), REPLAY_CHUNK):
-            await self.send(batch_message(p.registry, b.take(np.arange(a, min(a + REPLAY_CHUNK, len(b)))),
-                                          replay=True))
-
-    async def _pump(self, sub: Subscription, max_hz: float) -> None:
-        interval = 1.0 / max_hz
-        next_ok = 0.0
-        reg = self.ctx.platform.registry
-        while True:
-            item = await sub.get()
-            wait = next_ok - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            parts = [item] if isinstance(item, Batch) else []
-            while (more := sub.get_nowait()) is not None:
-                if isinstance(more, Batch):
-                    parts.append(more)
-            if not parts:
-                continue
-            merged = Batch.concat(parts).latest_per_signal()
-            next_ok = time.monotonic() + interval
-            await self.send(batch_message(reg, merged))
+            part = b.take(np.arange(a, min(a + REPLAY_CHUNK, len(b))))
+            await self.send(encode(names, part, replay=True))
 
     async def subscribe(self, req: LiveRequest) -> None:
         reg = self.ctx.platform.registry
-        ids = resolve(reg, req)
+        ids = frozenset(resolve(reg, req))
         await self.stop()
-        # Subscribe before reading the replay, so nothing published meanwhile is lost.
-        sub = self.ctx.platform.bus.subscribe(maxsize=32, policy="coalesce", signals=ids)
-        self.sub = sub
+        # Join (and so subscribe to the bus) before reading the replay, so nothing
+        # published meanwhile is lost; the member buffers until it is started.
+        group, member = self.hub.join(ids, req.max_hz, self.send)
+        self.joined = (group, member)
         await self.send(json.dumps({"type": "subscribed", "signals": sorted(reg.path(i) for i in ids),
                                     "max_hz": req.max_hz}))
         if req.since is not None:
-            await self._replay(sorted(ids), req.since)
+            await self._replay(group.names, sorted(ids), req.since)
             await self.send('{"type":"live"}')
-        self.sender = asyncio.create_task(self._pump(sub, req.max_hz), name="live-sender")
+        member.start()
+
+    @property
+    def sender(self) -> asyncio.Task[None] | None:
+        return self.joined[1].task if self.joined is not None else None
 
     async def stop(self) -> None:
-        if self.sender is not None:
-            self.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.sender
-            self.sender = None
-        if self.sub is not None:
-            self.sub.close()
-            self.sub = None
+        if self.joined is not None:
+            await self.hub.leave(*self.joined)
+            self.joined = None
 
     async def handle(self, msg: MutableMapping[str, Any]) -> None:
         if msg.get("bytes") is not None:
@@ -232,4 +213,4 @@ async def live_endpoint(ws: WebSocket) -> None:
                 await ws.close(1000)
 
 
-__all__ = ["Lagged", "LiveRequest", "live_endpoint"]
+__all__ = ["LiveRequest", "live_endpoint"]

@@ -44,7 +44,7 @@ async def serve(platform: Platform, *, host: str = "127.0.0.1", port: int = 8600
     server = make_server(platform, host=host, port=port, auth=auth)
     task = asyncio.create_task(server.serve())
     try:
-        while not server.started and not task.done():  # noqa: ASYNC110 (uvicorn sets a plain flag)
+        while not server.started and not task.done():
             await asyncio.sleep(0.02)
         if started is not None:
             started.set()
