@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from ironfield.apps.survey import synth
@@ -35,7 +36,10 @@ WKT_M = (
 )
 
 
-def _flat(n: int = 20_000, x0: float = 0.0, seed: int = 0) -> tuple[np.ndarray, ...]:
+F64 = npt.NDArray[np.float64]
+
+
+def _flat(n: int = 20_000, x0: float = 0.0, seed: int = 0) -> tuple[F64, F64, F64]:
     rng = np.random.default_rng(seed)
     x = x0 + rng.random(n) * 50.0
     y = rng.random(n) * 50.0
@@ -119,8 +123,8 @@ def test_empty_ground_class_is_an_error(tmp_path: Path) -> None:
 def test_surveys_that_do_not_overlap() -> None:
     a = _flat()
     b = _flat(x0=1000.0)
-    da = dem_from_arrays(*a, cell=0.5)
-    db = dem_from_arrays(*b, cell=0.5)
+    da = dem_from_arrays(*a, 0.5)
+    db = dem_from_arrays(*b, 0.5)
     with pytest.raises(NoOverlapError, match="do not overlap"):
         cut_fill(da, db)
 

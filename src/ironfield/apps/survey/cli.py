@@ -208,7 +208,7 @@ def isprs(
     """Score the ground filter on ISPRS reference samples (Type I/II, total, kappa)."""
     from ironfield.apps.survey.isprs import SMRF_PUBLISHED_MEAN_KAPPA, evaluate
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         for s in samples:
             sc, p = evaluate(s)

@@ -60,8 +60,8 @@ class GridSpec:
 
     def centres(self) -> tuple[F64, F64]:
         """Cell-centre coordinates [m] as 1-D arrays (x along columns, y along rows)."""
-        xs = self.x0 + (np.arange(self.nx) + 0.5) * self.cell
-        ys = self.y0 + (np.arange(self.ny) + 0.5) * self.cell
+        xs: F64 = self.x0 + (np.arange(self.nx, dtype=np.float64) + 0.5) * self.cell
+        ys: F64 = self.y0 + (np.arange(self.ny, dtype=np.float64) + 0.5) * self.cell
         return xs, ys
 
     def coarsen(self, k: int) -> GridSpec:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ironfield.apps.survey.errors import CloudReadError, UnitsError
-from ironfield.apps.survey.units import CrsInfo, crs_from_header
+from ironfield.apps.survey.units import CrsInfo, crs_from_header, optional_pyproj
 
 F64 = npt.NDArray[np.float64]
 CHUNK_POINTS = 2_000_000
@@ -221,13 +221,8 @@ def write_las(
     header.offsets = np.array([np.floor(x.min()), np.floor(y.min()), np.floor(z.min())])
     if wkt is not None:
         header.vlrs.append(laspy.vlrs.known.WktCoordinateSystemVlr(wkt))
-    elif epsg is not None:
-        try:
-            import pyproj
-
-            header.add_crs(pyproj.CRS.from_epsg(epsg))
-        except ImportError:
-            pass
+    elif epsg is not None and (pyproj := optional_pyproj()) is not None:
+        header.add_crs(pyproj.CRS.from_epsg(epsg))
     las = laspy.LasData(header)
     las.x, las.y, las.z = x, y, z
     if classification is not None:

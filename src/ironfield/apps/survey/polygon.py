@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ironfield.apps.survey.errors import PolygonError
-from ironfield.apps.survey.units import CrsInfo
+from ironfield.apps.survey.units import CrsInfo, optional_pyproj
 
 F64 = npt.NDArray[np.float64]
 
@@ -100,13 +100,12 @@ def read_polygon(
 
 
 def _transform(ring: F64, code: int, crs: CrsInfo, path: str) -> F64:
-    try:
-        import pyproj
-    except ImportError as exc:
+    pyproj = optional_pyproj()
+    if pyproj is None:
         raise PolygonError(
             f"{path}: polygon is in EPSG:{code}, the survey in {crs.describe()}; "
             "transforming needs pyproj (pip install pyproj)"
-        ) from exc
+        )
     target: Any
     if crs.epsg is not None:
         target = pyproj.CRS.from_epsg(crs.epsg)

@@ -90,16 +90,19 @@ class Site:
 
     def ground(self, x: F64, y: F64, epoch: str) -> F64:
         z = self.terrain(x, y)
-        return z + self.change(x, y) if epoch == "after" else z
+        out: F64 = z + self.change(x, y) if epoch == "after" else z
+        return out
 
     def _cone(self, x: F64, y: F64) -> F64:
         cx, cy, r, h = self.cone
-        return h * np.maximum(0.0, 1.0 - np.hypot(x - cx, y - cy) / r)
+        out: F64 = h * np.maximum(0.0, 1.0 - np.hypot(x - cx, y - cy) / r)
+        return out
 
     def _box(self, x: F64, y: F64) -> F64:
         bx0, by0, bx1, by1, depth = self.box
         dist = np.minimum(np.minimum(x - bx0, bx1 - x), np.minimum(y - by0, by1 - y))
-        return np.clip(dist * np.tan(np.radians(self.batter_deg)), 0.0, depth)
+        out: F64 = np.clip(dist * np.tan(np.radians(self.batter_deg)), 0.0, depth)
+        return out
 
     def _bench_profile(self) -> tuple[F64, F64]:
         """Breakpoints (u [m] up the slope, depth d [m]) of the bench cut's profile."""
@@ -129,7 +132,8 @@ class Site:
         d = np.interp(u, uu, dd, left=0.0, right=0.0)
         bx0, bx1 = self.bench_x
         side = np.minimum(x - bx0, bx1 - x) * np.tan(np.radians(self.batter_deg))
-        return np.clip(np.minimum(d, side), 0.0, None)
+        out: F64 = np.clip(np.minimum(d, side), 0.0, None)
+        return out
 
     # ---- analytic volumes -----------------------------------------------------------
     def cone_volume(self) -> float:
@@ -152,7 +156,7 @@ class Site:
         int_d = float(np.sum(du * (d1 + d2) / 2.0))
         int_d2 = float(np.sum(du * (d1 * d1 + d1 * d2 + d2 * d2) / 3.0))
         # across the cut, min(d, k*dist) loses two wedges of d^2/(2k) each
-        return w * int_d - int_d2 / k
+        return float(w * int_d - int_d2 / k)
 
     def truth(self) -> dict[str, float]:
         """Analytic cut, fill and net [m3] between the before and after surveys."""
@@ -177,7 +181,7 @@ def make_site(seed: int = 0, width: float = 300.0, height: float = 240.0) -> Sit
         Machine(100.0, 60.0, 11.0, 6.0, 5.5, 0.1),
         Machine(240.0, 20.0, 8.0, 4.0, 4.2, 2.0),
     ]
-    trees = []
+    trees: list[Tree] = []
     while len(trees) < 40:
         tx, ty = rng.uniform(5, width - 5), rng.uniform(5, height - 5)
         if _near_feature(site, tx, ty):
@@ -311,7 +315,7 @@ def make_yard(seed: int = 0) -> StockpileYard:
         Machine(40.0, 68.0, 8.0, 3.5, 3.8, 0.2),
         Machine(120.0, 10.0, 8.0, 3.5, 3.8, -0.3),
     ]
-    trees = []
+    trees: list[Tree] = []
     while len(trees) < 6:
         tx, ty = rng.uniform(3, yard.width - 3), rng.uniform(3, yard.height - 3)
         if min(np.hypot(tx - 40, ty - 40), np.hypot(tx - 120, ty - 40)) > 24:

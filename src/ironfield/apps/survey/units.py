@@ -14,6 +14,7 @@ unit stays *unknown* and the caller must say it (``units="m"`` or ``"ft"``...).
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -118,10 +119,17 @@ def _wkt_name(wkt: str) -> str:
     return m.group(1) if m else ""
 
 
-def _pyproj_units(epsg: int) -> tuple[str, float] | None:
+def optional_pyproj() -> Any:
+    """The pyproj module if installed (it is optional for ironfield), else None."""
     try:
-        import pyproj  # optional: not a hard dependency of ironfield
+        return importlib.import_module("pyproj")
     except ImportError:
+        return None
+
+
+def _pyproj_units(epsg: int) -> tuple[str, float] | None:
+    pyproj = optional_pyproj()
+    if pyproj is None:
         return None
     try:
         crs = pyproj.CRS.from_epsg(epsg)
