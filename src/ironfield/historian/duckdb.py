@@ -61,6 +61,7 @@ class DuckDBHistorian(Historian):
         self.flush_interval = flush_interval
         self.flush_rows = flush_rows
         self.compact_rows = compact_rows
+        self._root: Any = None  # only makes cursors: one per reader, one for the writer
         self._con: Any = None
         self._wlock = threading.RLock()
         self._clock = threading.Lock()
@@ -80,7 +81,8 @@ class DuckDBHistorian(Historian):
                 return
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(self.path)
+            self._root = duckdb.connect(self.path)
+            con = self._root.cursor()
             con.execute(duck_sql.DDL)
             for t in WIDTHS:
                 con.execute(duck_sql.ROLLUP_DDL.format(t=t))
@@ -128,14 +130,15 @@ class DuckDBHistorian(Historian):
                 self._con.execute("CHECKPOINT")
             finally:
                 self._con.close()
-                self._con = None
+                self._root.close()
+                self._con = self._root = None
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         if self._con is None:
             raise RuntimeError("historian is not open")
         with self._clock:
-            cur = self._con.cursor()
+            cur = self._root.cursor()
         try:
             yield cur
         finally:

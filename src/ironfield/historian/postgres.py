@@ -111,6 +111,9 @@ class PostgresHistorian(Historian):
         self._cache = cache
 
     def _ensure_partitions(self, ts: np.ndarray) -> None:
+        lo, hi = int(ts.min()) // NS_PER_DAY, int(ts.max()) // NS_PER_DAY
+        if lo == hi and lo in self._parts:
+            return
         days = np.unique(ts // NS_PER_DAY)
         missing = [int(d) for d in days if int(d) not in self._parts]
         if not missing:
