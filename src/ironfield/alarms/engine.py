@@ -85,7 +85,8 @@ class AlarmEngine:
         self._oos: dict[str, bool] = {}
         self._shelved: set[int] = set()  # points with a shelving expiry to watch
         self._ids = journal.EventIds()
-        self._order: tuple[Ints, Ints] = (np.empty(0, np.int64), np.empty(0, np.int64))
+        e = np.empty(0, np.int64)
+        self._layout_cache: tuple[npt.NDArray[np.int32], Ints, Ints] = (e.astype(np.int32), e, e)
         self.evaluations = 0  # (value, rule) pairs decided, for the benchmark
 
     # --- the stream --------------------------------------------------------------------
@@ -94,16 +95,11 @@ class AlarmEngine:
         """Evaluate one batch; return (and emit) the alarm events it caused."""
         if len(batch) == 0:
             return []
-        sig = batch.signal
         ns = self.c.n_signals
-        inr = (sig >= 0) & (sig < ns)
-        rel = self.c.relevant[np.where(inr, sig, 0)] & inr
-        if not rel.any():
+        idx, s = self._layout(batch)
+        if len(idx) == 0:
             return []
-        s = sig[rel].astype(np.int64)
-        t, v, q = batch.ts[rel], batch.value[rel], batch.quality[rel]
-        if len(s) > 1 and not bool(np.all(s[1:] > s[:-1])):
-            s, t, v, q = self._group(s, t, v, q)
+        t, v, q = batch.ts[idx], batch.value[idx], batch.quality[idx]
         good = ~is_bad(q) & np.isfinite(v)
         first = _firsts(s)
         last = _lasts(first, len(s))
@@ -126,25 +122,30 @@ class AlarmEngine:
         events += self._changes(self.c.points.advance(Samples.concat(parts)))
         return events
 
-    def _group(self, s: Ints, t: Ints, v: Floats, q: npt.NDArray[np.uint8]) -> tuple[
-        Ints, Ints, Floats, npt.NDArray[np.uint8]
-    ]:
-        """Rows grouped by signal, time-ordered within a signal."""
-        # A connector walks its devices in the same order every cycle: reuse that ordering.
-        key, order = self._order
-        if len(key) == len(s) and np.array_equal(key, s):
-            return s[order], t[order], v[order], q[order]
-        order = np.argsort(s, kind="stable")
-        ss, tt = s[order], t[order]
-        same = ss[1:] == ss[:-1]
-        if same.any():
-            if bool((tt[1:] < tt[:-1])[same].any()):
-                # Repeats out of time order: a full (signal, ts) sort.
-                order = np.lexsort((t, s))
-                ss, tt = s[order], t[order]
-        else:
-            self._order = (s.copy(), order)  # only a time-free ordering can be reused
-        return ss, tt, v[order], q[order]
+    def _layout(self, batch: Batch) -> tuple[Ints, Ints]:
+        """Which rows any rule reads, grouped by signal and time-ordered within a signal:
+        (row indexes into the batch, their signals)."""
+        sig = batch.signal
+        # A connector walks its devices in the same order every cycle: reuse the layout.
+        key, idx, s = self._layout_cache
+        if len(key) == len(sig) and np.array_equal(key, sig):
+            return idx, s
+        ns = self.c.n_signals
+        inr = (sig >= 0) & (sig < ns)
+        idx = np.flatnonzero(self.c.relevant[np.where(inr, sig, 0)] & inr)
+        s = sig[idx].astype(np.int64)
+        if len(s) > 1 and not bool(np.all(s[1:] > s[:-1])):
+            order = np.argsort(s, kind="stable")
+            same = s[order][1:] == s[order][:-1]
+            if same.any():
+                t = batch.ts[idx][order]
+                if bool((t[1:] < t[:-1])[same].any()):  # repeats out of time order
+                    order = np.lexsort((batch.ts[idx], s))
+                idx, s = idx[order], s[order]
+                return idx, s  # the layout depends on the times: not reusable
+            idx, s = idx[order], s[order]
+        self._layout_cache = (sig.copy(), idx, s)
+        return idx, s
 
     def _update_latest(self, s: Ints, t: Ints, v: npt.NDArray[np.float64]) -> None:
         newer = t >= self._last_t[s]
