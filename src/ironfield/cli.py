@@ -108,6 +108,41 @@ def serve(
         pass
 
 
+@app.command("edge")
+def edge(
+    plant: Annotated[Path, typer.Option("--plant", "-p", help="plant file with an 'edge:' section")],
+    data_dir: Annotated[Path | None, typer.Option(help="where the store-and-forward buffer lives")] = None,
+    seconds: Annotated[float | None, typer.Option("--for", help="stop after this many seconds")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run connectors near the machines; store and forward to the central platform."""
+    from ironfield.runtime.edge import Edge
+
+    _logging(verbose)
+
+    async def main() -> None:
+        e = Edge.from_file(plant, data_dir)
+        e.open()
+        assert e.forwarder is not None
+        console.print(
+            f"[green]ironfield edge[/green] {e.plant.plant!r}: {len(e.connectors)} connectors, "
+            f"forwarding to {e.forwarder.spec.uplink} topic {e.forwarder.topic}/batch, "
+            f"buffer {e.forwarder.buffer.dir}"
+        )
+        if seconds is None:
+            await e.run()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(e.run(), seconds)
+
+    try:
+        asyncio.run(main())
+    except IronfieldError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command("demo")
 def demo(
     broker: Annotated[str | None, typer.Option(help="use this MQTT broker (mqtt://host:port) instead of the embedded one")] = None,

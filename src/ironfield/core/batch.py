@@ -89,7 +89,7 @@ class Batch:
     def __len__(self) -> int:
         return len(self.signal)
 
-    def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> Batch:
+    def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_] | slice) -> Batch:
         return Batch(self.signal[index], self.ts[index], self.value[index], self.quality[index])
 
     def sorted(self) -> Batch:

@@ -130,6 +130,18 @@ class ConnectorSpec(BaseModel):
     type: str
 
 
+class EdgeSpec(_Strict):
+    """``ironfield edge``: run the connectors here and forward to the central platform."""
+
+    uplink: str = Field("mqtt://127.0.0.1:1883", description="central MQTT broker")
+    topic: str = Field("ironfield/edge/{plant}", description="topic the batches go to")
+    client_id: str | None = None
+    buffer_dir: str = "edge-buffer"
+    buffer_max_bytes: int = Field(1 << 30, ge=1 << 16)
+    buffer_policy: Literal["block", "drop_oldest"] = "block"
+    max_batch_rows: int = Field(50_000, ge=1)
+
+
 class ServerSpec(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8600, ge=0, le=65535)
@@ -145,6 +157,7 @@ class PlantSpec(_Strict):
     connectors: list[ConnectorSpec] = Field(default_factory=list)
     apps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     alarms: list[dict[str, Any]] = Field(default_factory=list)
+    edge: EdgeSpec | None = None
     server: ServerSpec = Field(default_factory=ServerSpec)
 
     def reference_problems(self) -> list[tuple[tuple[int | str, ...], str]]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ironfield.connectors.mqtt.topics import TopicTemplate
 
-Format = Literal["value", "object", "columnar", "sparkplug"]
+Format = Literal["value", "object", "columnar", "sparkplug", "arrow", "event"]
 
 
 class TopicSpec(BaseModel):
@@ -20,6 +20,8 @@ class TopicSpec(BaseModel):
     - ``object``: ``{"ts": t, "name": x, ...}``; each key becomes ``signal`` with ``{key}``.
     - ``columnar``: ``{"ts": [...], "values": {"name": [...]}}`` (optionally
       ``"quality": {"name": [...]}``); ``{key}`` is each name.
+    - ``event``: an event from an ``ironfield edge`` (JSON: type, asset, ts, payload, id).
+    - ``arrow``: a batch from an ``ironfield edge`` (Arrow IPC, signals named by path).
     - ``sparkplug``: Sparkplug B (protobuf) under ``spBv1.0/...``; ``signal`` may use
       ``{group}``, ``{node}``, ``{device}`` and ``{metric}``.
     """
@@ -39,7 +41,9 @@ class TopicSpec(BaseModel):
     @model_validator(mode="after")
     def _signal(self) -> TopicSpec:
         if self.signal is None:
-            if self.format == "sparkplug":
+            if self.format in ("arrow", "event"):
+                self.signal = "{path}"
+            elif self.format == "sparkplug":
                 self.signal = "{group}/{node}/{device}/{metric}"
             elif self.format == "value":
                 if "#" in self.topic or "+" in self.topic.split("/"):

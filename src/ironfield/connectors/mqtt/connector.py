@@ -12,6 +12,7 @@ absorbs those redeliveries, so each value is stored exactly once.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import threading
@@ -27,6 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
+from ironfield.connectors import wire
 from ironfield.connectors.mqtt import sparkplug as spb
 from ironfield.connectors.mqtt.codecs import (
     TS_FACTOR,
@@ -143,6 +145,12 @@ class MqttConnector:
         if fmt == "sparkplug":
             self._sparkplug(route, topic, payload, recv)
             return
+        if fmt == "arrow":
+            self._arrow(payload)
+            return
+        if fmt == "event":
+            self._event(payload)
+            return
         vars_ = route.template.match(topic) or {}
         signal_tpl = route.spec.signal or ""
 
@@ -250,6 +258,28 @@ class MqttConnector:
                 self._acc.ts.append(t)
                 self._acc.val.append(v)
                 self._acc.q.append(q)
+
+    def _arrow(self, payload: bytes) -> None:
+        paths, idx, b, _seq, source = wire.decode(payload)
+        sids = np.empty(len(paths), np.int32)
+        for i, p in enumerate(paths):
+            sid = self._resolve(p)
+            if sid is None:
+                raise MalformedPayloadError(f"unknown signal {p!r} in a batch from edge {source!r}")
+            sids[i] = sid
+        batch = Batch(sids[idx], b.ts, b.value, b.quality)
+        with self._lock:
+            self._acc.batches.append(batch)
+
+    def _event(self, payload: bytes) -> None:
+        try:
+            d = json.loads(payload)
+            ev = Event(type=str(d["type"]), asset=str(d["asset"]), ts=int(d["ts"]),
+                       payload=dict(d.get("payload") or {}), id=str(d["id"]))
+        except (ValueError, KeyError, TypeError) as e:
+            raise MalformedPayloadError(f"not an ironfield event: {e}") from None
+        with self._lock:
+            self._events.append(ev)
 
     def _request_rebirth(self, group: str, node: str) -> None:
         c = self._client
