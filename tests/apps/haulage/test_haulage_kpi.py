@@ -36,9 +36,10 @@ def test_mixed_fleet_reduces_to_douglas() -> None:
 
 
 def test_mixed_loaders_match_the_lcm_form() -> None:
-    """Burt & Caccetta's heterogeneous-loader form (lcm of loading times) equals the
-    arrival-rate/service-rate form: 10 trucks, 30 min cycle, one 3-min and two 5-min
-    loaders: MF = 10 x 15 / (30 x (1 x 5 + 2 x 3)) = 150 / 330."""
+    """Burt & Caccetta's heterogeneous-loader form (lcm of loading times; corrected eq. 15
+    of their 2008 corrigendum) equals the arrival-rate/service-rate form. Worked by hand:
+    10 trucks, 30 min cycle, one 3-min and two 5-min loaders:
+    MF = 10 x 15 / (30 x (1 x 5 + 2 x 3)) = 150 / 330."""
     lcm = match_factor_lcm(10, 30.0, [1, 2], [3, 5])
     assert lcm == pytest.approx(150 / 330)
     assert match_factor_mixed([10], [30.0], [1, 2], [3.0, 5.0]) == pytest.approx(lcm)

@@ -9,7 +9,8 @@ fleets, Burt & Caccetta [3]_.
 .. [2] Douglas 1964, "Prediction of shovel-truck production: a reconciliation of computer
    and conventional estimates", Stanford University Technical Report 37.
 .. [3] Burt & Caccetta 2007, "Match factor for heterogeneous truck and loader fleets",
-   Int. J. Mining, Reclamation and Environment 21(4):262-270.
+   Int. J. Mining, Reclamation and Environment 21(4):262-270; corrigendum to its sections
+   4 and 4.1 (heterogeneous loaders) in 22(1):84-85, 2008, eqs. (15)-(16).
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def match_factor_mixed(truck_counts: ArrayLike, truck_cycle_min: ArrayLike,
     loader type j; load_min t_Lij [min] to load truck type i with loader type j (shape
     (types_i, types_j), or (types_j,) when it does not depend on the truck). Trucks arrive
     at sum_i x_i/t_Ci; loader j serves at 1/t̄_Lj with t̄_Lj the arrival-weighted loading
-    time. Reduces to :func:`match_factor` for one truck and one loader type.
+    time. With loading times independent of the truck this is the corrected eq. (16) of
+    [3]_, MF = (sum_i x_i / t_Ci) / (sum_j y_j / t_Lj); it reduces to :func:`match_factor`
+    for one truck and one loader type.
     """
     x = np.atleast_1d(np.asarray(truck_counts, dtype=np.float64))
     tc = np.atleast_1d(np.asarray(truck_cycle_min, dtype=np.float64))
@@ -82,7 +85,8 @@ def match_factor_lcm(n_trucks: int, cycle_min: float, loader_counts: Sequence[in
 
         MF = N_T lcm(t_L) / (t_C sum_j y_j lcm(t_L) / t_Lj)
 
-    load_min must be whole numbers [min] (the lcm needs integers).
+    (the lcm cancels: this is the corrected eq. (15), N_T / (t_C sum_j y_j / t_Lj); OpenMines
+    computes its match factor this way). load_min must be whole numbers [min].
     """
     lcm = reduce(math.lcm, (int(t) for t in load_min))
     return n_trucks * lcm / (cycle_min * sum(y * lcm / t for y, t in zip(loader_counts, load_min,
