@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ironfield.alarms import AlarmRuleError, parse_rules
-from ironfield.alarms.rules import DeviationRule, LimitRule, StaleRule
+from ironfield.alarms.rules import DeviationRule, ExpressionRule, LimitRule, StaleRule
 from ironfield.alarms.testing import AlarmHarness as Rig
 from ironfield.core.plant import parse_plant
 
@@ -94,6 +94,22 @@ def test_brace_ranges_write_one_rule_for_many_robots() -> None:
     assert isinstance(rules[2], DeviationRule)
     assert rules[2].signal == "hq/shop/line-3/robot-010/current_ka"
     assert rules[2].setpoint == "hq/shop/line-3/robot-010/current_sp_ka"
+
+
+def test_brace_ranges_in_expressions_and_aliases() -> None:
+    rules = parse_rules([
+        {"id": "dry", "type": "expression",
+         "expr": "run == 1 and 'hq/shop/pump-{1..3}/flow' < 2",
+         "signals": {"run": "hq/shop/pump-{1..3}/running"}},
+    ])
+    assert [r.id for r in rules] == ["dry.pump-1", "dry.pump-2", "dry.pump-3"]
+    assert isinstance(rules[1], ExpressionRule)
+    assert rules[1].expr == "run == 1 and 'hq/shop/pump-2/flow' < 2"
+    assert rules[1].signals == {"run": "hq/shop/pump-2/running"}
+    # A mistake in a range is reported once, not once per item.
+    found = problems([{"id": "bad", "type": "limit", "signal": "hq/shop/pump-{1..3}/flow",
+                       "h": 5, "hx": 1}])
+    assert found == [("alarms[0].hx", "rule 'bad': unknown field (check the spelling)")]
 
 
 def test_unknown_signals_and_state_names_are_reported_when_the_engine_is_built() -> None:

@@ -276,11 +276,36 @@ def _messages(e: ValidationError, rtype: str) -> list[tuple[str, str]]:
     return out
 
 
+_SEGMENT_WITH_RANGE = re.compile(r"[A-Za-z0-9_.\-]*\{\d+\.\.\d+\}[A-Za-z0-9_.\-]*")
+
+
+def _sub(v: Any, token: str, item: str) -> Any:
+    if isinstance(v, str):
+        return v.replace(token, item)
+    if isinstance(v, dict):
+        return {k: _sub(x, token, item) for k, x in v.items()}
+    return v
+
+
 def expand(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    """One dict per item of a brace range in ``signal``; a dict without a range as it is."""
-    sig = raw.get("signal")
-    m = _RANGE.search(sig) if isinstance(sig, str) else None
-    if m is None or not isinstance(sig, str):
+    """One dict per item of a brace range, or the dict as it is when it has none.
+
+    The range is looked for in ``signal``, then ``expr``, then the ``signals`` aliases; every
+    string of the rule that holds the same range follows the item, and the segment that
+    holds it (``robot-007``) is appended to the id.
+    """
+    places = [raw.get("signal"), raw.get("expr")]
+    aliases = raw.get("signals")
+    if isinstance(aliases, dict):
+        places += list(aliases.values())
+    m = seg = None
+    for text in places:
+        if isinstance(text, str):
+            seg = _SEGMENT_WITH_RANGE.search(text)
+            if seg is not None:
+                m = _RANGE.search(seg.group())
+                break
+    if m is None or seg is None:
         return [raw]
     lo, hi = int(m.group(1)), int(m.group(2))
     width = len(m.group(1))
@@ -288,10 +313,8 @@ def expand(raw: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for i in range(lo, hi + 1):
         item = str(i).zfill(width)
-        d = {k: (v.replace(token, item) if isinstance(v, str) and k != "id" else v)
-             for k, v in raw.items()}
-        seg = next(s for s in sig.split("/") if token in s).replace(token, item)
-        d["id"] = f"{raw.get('id', '')}.{seg}"
+        d = {k: (v if k == "id" else _sub(v, token, item)) for k, v in raw.items()}
+        d["id"] = f"{raw.get('id', '')}.{seg.group().replace(token, item)}"
         out.append(d)
     return out
 
@@ -314,15 +337,15 @@ def parse_rules_located(raw: list[dict[str, Any]], where: str = "alarms") -> lis
             problems.append((label, "expected a mapping with 'id' and 'type'"))
             continue
         rtype = str(item.get("type", ""))
-        try:
-            _ADAPTER.validate_python(item)
-        except ValidationError as e:
-            problems.extend(
-                (f"{label}.{f}" if f else label, who + m) for f, m in _messages(e, rtype)
-            )
-            continue
         for d in expand(item):
-            rule = _ADAPTER.validate_python(d)
+            try:
+                rule = _ADAPTER.validate_python(d)
+            except ValidationError as e:
+                # Reported once: the items of a range share their mistakes.
+                problems.extend(
+                    (f"{label}.{f}" if f else label, who + m) for f, m in _messages(e, rtype)
+                )
+                break
             if rule.id in seen:
                 problems.append(
                     (f"{label}.id", f"{who}id {rule.id!r} is already used by {seen[rule.id]}")
