@@ -8,16 +8,8 @@ import numpy as np
 import pytest
 
 from ironfield.alarms import ExpressionError
-from ironfield.alarms.expr import (
-    MAX_DEPTH,
-    Binary,
-    Signal,
-    compile_vector,
-    evaluate,
-    parse,
-    signals,
-    template,
-)
+from ironfield.alarms.expr import MAX_DEPTH, Binary, Signal, parse, signals
+from ironfield.alarms.expr_eval import compile_vector, evaluate, template
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ironfield.alarms import expr
+from ironfield.alarms import expr, expr_eval
 from ironfield.alarms.errors import AlarmRuleError
 from ironfield.alarms.lifecycle import AlarmRecord
 from ironfield.alarms.points import (
@@ -46,7 +46,7 @@ Floats = npt.NDArray[np.float64]
 class ExprGroup:
     """Rules whose expressions share one shape, evaluated together: one row per rule."""
 
-    fn: expr.Compiled
+    fn: expr_eval.Compiled
     sids: npt.NDArray[np.int64]  # rows x slots: the signal filling each slot
     targets: list[list[int]]  # per row: its expression point, or the points it suppresses
     state: npt.NDArray[np.bool_]  # per row: the last result (suppressing or not)
@@ -97,7 +97,7 @@ class _Builder:
 
     def group(self, groups: dict[str, tuple[expr.Node, list[list[int]], list[list[int]]]],
               rule: Rule, fieldname: str, node: expr.Node, targets: list[int]) -> None:
-        key, paths = expr.template(node)
+        key, paths = expr_eval.template(node)
         if not paths:
             raise _Problem(fieldname, f"rule {rule.id!r}: the expression reads no signal")
         sids = [self.sid(rule, fieldname, p) for p in paths]
@@ -238,7 +238,7 @@ def compile_rules(rules: Sequence[Rule], registry: SignalRegistry,
     groups = {}
     for kind_groups in (b.expressions, b.suppressions):
         groups[id(kind_groups)] = [
-            ExprGroup(expr.compile_vector(node), np.array(rows, np.int64), targets,
+            ExprGroup(expr_eval.compile_vector(node), np.array(rows, np.int64), targets,
                       np.zeros(len(rows), np.bool_))
             for node, rows, targets in kind_groups.values()
         ]

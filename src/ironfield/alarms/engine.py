@@ -25,7 +25,7 @@ import numpy.typing as npt
 from ironfield.alarms import journal, lifecycle
 from ironfield.alarms.build import Compiled, ExprGroup, compile_rules
 from ironfield.alarms.errors import UnknownAlarmError
-from ironfield.alarms.expr import truthy
+from ironfield.alarms.expr_eval import truthy
 from ironfield.alarms.lifecycle import ANNOUNCED, AlarmRecord, AlarmState, Transition
 from ironfield.alarms.points import STATE, Changes, Samples, decide_analog
 from ironfield.alarms.rules import PRIORITIES, Rule, parse_rules_located
