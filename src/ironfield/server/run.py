@@ -33,7 +33,8 @@ def make_server(platform: Platform, *, host: str = "127.0.0.1", port: int = 8600
                 log_level: str = "warning") -> uvicorn.Server:
     app = create_app(platform, auth=auth, manage_platform=manage_platform)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on",
-                            ws="websockets-sansio", proxy_headers=False, server_header=False)
+                            ws="websockets-sansio", ws_per_message_deflate=False,
+                            proxy_headers=False, server_header=False)
     logging.getLogger("uvicorn.access").addFilter(_QuietAccess())
     return uvicorn.Server(config)
 
