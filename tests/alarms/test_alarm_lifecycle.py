@@ -102,6 +102,15 @@ def test_designed_suppression_follows_a_state_signal() -> None:
     assert rig.events[1].ts == T0 + 2 * S
 
 
+def test_bad_data_never_keeps_alarms_suppressed() -> None:
+    rig = Rig(RULES)
+    run, lvl = rig.sid(RUN2), rig.sid(LEVEL2)
+    rig.engine.process(Batch.build([run, lvl], T0, [0.0, 0.2]))
+    assert rig.engine.record("t2.L").state == AlarmState.SUPPRESSED
+    rig.engine.process(Batch.build([run], T0 + S, [0.0], quality=0x18))  # bad: unknown
+    assert rig.engine.record("t2.L").state == AlarmState.UNACK
+
+
 def test_designed_suppression_journals_hiding_an_active_alarm() -> None:
     rig = Rig(RULES)
     run, lvl = rig.sid(RUN2), rig.sid(LEVEL2)

@@ -50,10 +50,10 @@ class ExprGroup:
     sids: npt.NDArray[np.int64]  # rows x slots: the signal filling each slot
     targets: list[list[int]]  # per row: its expression point, or the points it suppresses
     state: npt.NDArray[np.bool_]  # per row: the last result (suppressing or not)
+    point: npt.NDArray[np.int64] = field(init=False)  # per row: its first target
 
-    @property
-    def point(self) -> npt.NDArray[np.int64]:
-        return np.array([t[0] for t in self.targets], np.int64)
+    def __post_init__(self) -> None:
+        self.point = np.array([t[0] for t in self.targets], np.int64)
 
 
 @dataclass

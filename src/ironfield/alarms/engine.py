@@ -240,6 +240,8 @@ class AlarmEngine:
         for g in self.c.suppressions:
             rows, x, ts = self._eval(g, touched)
             on = truthy(x)
+            # Suppression holds only while its condition is known to be true: bad data
+            # (a failed 'running' signal) must never hide alarms.
             for r, flag, t in zip(rows.tolist(), on.tolist(), ts.tolist(), strict=True):
                 if g.state[r] == flag:
                     continue
