@@ -138,3 +138,16 @@ def test_unauthenticated_socket_is_closed(live_server: LiveServer) -> None:
         ws.recv(timeout=5)
     assert exc.value.rcvd is not None
     assert exc.value.rcvd.code == 1008 and exc.value.rcvd.reason == "not logged in"
+
+
+def test_cross_origin_socket_with_a_session_cookie_is_refused(live_server: LiveServer) -> None:
+    sid = _session(live_server)
+    headers = {"Cookie": f"ironfield_session={sid}", "Origin": "http://evil.example"}
+    with connect(f"ws://127.0.0.1:{live_server.port}/api/live", additional_headers=headers,
+                 open_timeout=10) as ws, pytest.raises(ConnectionClosed) as exc:
+        ws.recv(timeout=5)
+    assert exc.value.rcvd is not None and exc.value.rcvd.code == 1008
+    same = {"Cookie": f"ironfield_session={sid}", "Origin": live_server.url}
+    with connect(f"ws://127.0.0.1:{live_server.port}/api/live", additional_headers=same,
+                 open_timeout=10) as ws:
+        assert _recv(ws)["type"] == "hello"

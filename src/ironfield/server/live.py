@@ -39,6 +39,7 @@ import json
 import logging
 from collections.abc import MutableMapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -186,6 +187,11 @@ async def live_endpoint(ws: WebSocket) -> None:
     who = principal_of(ws)
     if who is None:
         await ws.close(1008, "not logged in")
+        return
+    origin = ws.headers.get("origin")
+    if who.via == "session" and origin and urlsplit(origin).netloc != ws.headers.get("host"):
+        # A page of another site must not ride on the operator's session cookie.
+        await ws.close(1008, "cross-origin socket refused")
         return
     client = LiveClient(ws, ctx)
     ctx.settings["live_clients"] = int(ctx.settings.get("live_clients", 0)) + 1
