@@ -78,7 +78,11 @@ def cutoffs(now: int, retention: Mapping[str, RetentionSpec]) -> dict[str, Cutof
 
 
 def ids_array(signals: Sequence[int] | np.ndarray) -> np.ndarray:
-    return np.unique(np.asarray(signals, dtype=np.int32))
+    """Signal ids as a sorted, repeat-free int32 array (no sort if already so)."""
+    a = np.asarray(signals, dtype=np.int32)
+    if len(a) > 1 and not bool(np.all(a[1:] > a[:-1])):
+        a = np.unique(a)
+    return a
 
 
 class Historian(abc.ABC):

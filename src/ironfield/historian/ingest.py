@@ -96,12 +96,12 @@ class LatestCache:
             self.ts, self.value, self.quality = ts, value, quality
 
     def snapshot(self, signals: npt.NDArray[np.int32] | None) -> Batch:
+        """Cached rows of ``signals`` (sorted, without repeats) or of every signal."""
         ts, value, quality = self.ts, self.value, self.quality
         if signals is None:
             ids = np.flatnonzero(ts != NONE_TS).astype(np.int32)
         else:
-            ids = np.asarray(signals, dtype=np.int32)
+            ids = np.asarray(signals, dtype=np.int32)  # sorted, no repeats
             ids = ids[(ids >= 0) & (ids < len(ts))]
-            ids = np.unique(ids)
             ids = ids[ts[ids] != NONE_TS]
         return Batch(ids, ts[ids], value[ids], quality[ids])
