@@ -202,8 +202,14 @@ def _open_historian(plant: Path | None, data_dir: Path | None) -> tuple[Any, Pla
     from ironfield.historian import open_historian
 
     spec = load_plant(plant) if plant else None
-    hspec = spec.historian if spec else HistorianSpec()
     dd = data_dir or Path(spec.data_dir if spec else "data/demo")
+    if spec:
+        hspec = spec.historian
+    else:
+        found = sorted(dd.glob("*.duckdb"))
+        if len(found) > 1:
+            raise IronfieldError(f"several historians in {dd}: {[f.name for f in found]}; give --plant")
+        hspec = HistorianSpec(path=found[0].name) if found else HistorianSpec()
     if hspec.backend == "duckdb" and not (dd / hspec.path).exists():
         raise IronfieldError(f"no historian at {dd / hspec.path} (give --plant or --data-dir)")
     h = open_historian(hspec, dd)

@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ironfield.alarms.engine import AlarmEngine
+from ironfield.alarms.errors import AlarmRuleError
+from ironfield.alarms.service import AlarmService
 from ironfield.core.bus import Bus
+from ironfield.core.errors import PlantFileError
 from ironfield.core.events import Event
 from ironfield.core.plant import PlantSpec, load_plant
 from ironfield.core.plugins import Command, CommandResult, Connector, ConnectorContext
 from ironfield.core.signals import SignalRegistry
-from ironfield.core.timeutil import now_ns, parse_duration
+from ironfield.core.timeutil import NS_PER_DAY, now_ns, parse_duration
 from ironfield.historian import open_historian
 from ironfield.historian.base import Historian
 from ironfield.runtime.pipeline import Pipeline
@@ -84,6 +88,26 @@ class Platform:
         for spec in self.plant.connectors:
             factory = load_entry_point("ironfield.connectors", spec.type)
             self.connectors[spec.id] = factory(spec, ctx)
+        self._open_alarms()
+
+    def _open_alarms(self) -> None:
+        """The alarm engine, its rules from the plant file, its state from the journal."""
+        assert self.pipeline is not None and self.historian is not None
+        try:
+            engine = AlarmEngine(self.plant.alarms, self.registry, self.pipeline.emit_nowait)
+        except AlarmRuleError as e:
+            raise PlantFileError(self.plant_file, [(None, f, m) for f, m in e.problems]) from None
+        # Shelving lasts at most 7 days, so a journal window of 8 days restores every state.
+        since = now_ns() - 8 * NS_PER_DAY
+        journal: list[Event] = []
+        while True:
+            page = self.historian.events(since, now_ns() + 1, types=["alarm", "alarm_service"], limit=10_000)
+            journal += page
+            if len(page) < 10_000:
+                break
+            since = page[-1].ts + 1
+        engine.restore(journal)
+        self.services["alarms"] = engine
 
     def save_signals(self) -> None:
         assert self.historian is not None
@@ -131,6 +155,11 @@ class Platform:
         for cid, conn in self.connectors.items():
             self.supervise(f"connector/{cid}", lambda c=conn: c.run(pipeline))  # type: ignore[misc]
         self.supervise("signal-sync", self._sync_signals)
+        engine = self.services.get("alarms")
+        if isinstance(engine, AlarmEngine):
+            service = AlarmService(engine, self.bus)
+            self.services["alarm_service"] = service
+            self.supervise("alarms", service.run)
 
     async def _sync_signals(self) -> None:
         known = len(self.registry)
