@@ -173,6 +173,13 @@ async def test_bad_addresses_are_named_with_file_line_and_device_answer(
     assert got[f"{A}/limit_pct"] == (100.0, Quality.GOOD)
     assert got[f"{A}/inp"][1] == Quality.GOOD
     assert got[f"{A}/nowhere"][1] == Quality.BAD_CONFIG and math.isnan(got[f"{A}/nowhere"][0])
+    # the same report without collecting (for a start-up check command)
+    assert sorted(await create(spec, ctx).preflight()) == sorted(faults)
+    await sim.stop()
+    (down,) = await create(spec, ctx).preflight()
+    line = next(i + 1 for i, t in enumerate(lines) if "host:" in t)
+    assert down.startswith(f"{ctx.plant_file}:{line}: connector 'mb'") and "cannot connect" in down
+    await sim.start()
 
 
 def test_bad_settings_name_file_line_and_field(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def _spec(endpoint: str, nodes: list[dict[str, Any]], **kw: Any) -> ConnectorSpe
     sub.update(kw.pop("sub", {}))
     return ConnectorSpec.model_validate({
         "id": "plc", "type": "opcua", "endpoint": endpoint, "asset": A, "timeout": "2s",
-        "watchdog": "300ms", "backoff_max": "500ms", "subscriptions": [sub], **kw})
+        "watchdog": "1s", "backoff_max": "500ms", "subscriptions": [sub], **kw})
 
 
 async def _start(conn: OpcUaConnector) -> tuple[CollectingSink, asyncio.Task[None]]:
@@ -83,7 +83,7 @@ connectors:
     endpoint: ENDPOINT
     asset: site/area/plc
     timeout: 2s
-    watchdog: 300ms
+    watchdog: 1s
     backoff_max: 500ms
     subscriptions:
       - publishing_interval: 100ms
@@ -133,6 +133,7 @@ async def test_values_quality_and_plant_file_faults(plc: SimPlc, tmp_path: Path)
     for name in ("ghost", "lost", "recipe"):
         assert got[name][1] == Quality.BAD_CONFIG and math.isnan(got[name][0])
     assert len(conn.problems) == 3
+    assert sorted(await _plant(plc, tmp_path)[0].preflight()) == faults
 
 
 async def test_write_back_variable_and_method(plc: SimPlc, tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def _ctx(tmp_path: Path, reg: SignalRegistry, plant_file: str = "plant.yaml",
 def _spec(endpoint: str, nodes: list[dict[str, Any]], **kw: Any) -> ConnectorSpec:
     return ConnectorSpec.model_validate({
         "id": "plc", "type": "opcua", "endpoint": endpoint, "asset": A, "timeout": "2s",
-        "watchdog": "300ms", "backoff_max": "500ms",
+        "watchdog": "1s", "backoff_max": "500ms",
         "subscriptions": [{"publishing_interval": "100ms", "nodes": nodes}], **kw})
 
 
@@ -92,3 +92,5 @@ async def test_wrong_endpoint_is_named_with_the_plant_line(tmp_path: Path) -> No
     line = next(i + 1 for i, t in enumerate(PLANT.splitlines()) if "endpoint:" in t)
     msg = next(e for e in sink.events if e.type == "comm_fault").payload["error"]
     assert msg.startswith(f"{f}:{line}: connector 'plc': cannot connect to opc.tcp://"), msg
+    (pre,) = await conn.preflight()
+    assert pre.startswith(f"{f}:{line}: connector 'plc': cannot connect to opc.tcp://"), pre

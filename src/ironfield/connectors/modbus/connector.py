@@ -106,6 +106,17 @@ class ModbusConnector(PolledDevice):
                 self.blocks[gi] = self._plan([p for p in self.groups[gi] if p.path not in bad])
         return problems
 
+    async def preflight(self) -> list[str]:
+        """Connect, check every point, disconnect: the problems a start-up report lists
+        (an unreachable device is one problem naming the plant file's host line)."""
+        try:
+            await self.link.open()
+            return await self.check()
+        except DeviceLost as e:
+            return [f"{where(self.ctx.plant_file, self.id, 'host')}: {e}"]
+        finally:
+            self.link.close()
+
     async def on_connect(self, sink: Sink) -> None:
         if self._checked:
             return

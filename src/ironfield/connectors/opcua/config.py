@@ -92,7 +92,7 @@ class OpcUaConfig(_Strict):
     password: str | None = None
     security: SecuritySpec = Field(default_factory=SecuritySpec)
     timeout: str | float = "4s"
-    watchdog: str | float = "1s"
+    watchdog: str | float = "5s"  # a busy server can take seconds to answer a probe
     backoff_max: str | float = "30s"
     # a single asyncua session lags at a few thousand items: spread them out
     max_items_per_subscription: int = Field(1000, ge=1)

@@ -45,6 +45,14 @@ class OpcUaConnector:
     def up(self) -> bool:
         return all(s.up for s in self.sessions)
 
+    async def preflight(self) -> list[str]:
+        """Start-up check without collecting: every node the server refuses or that is not
+        a number, and an unreachable endpoint, each naming the plant file's line."""
+        out: list[str] = []
+        for s in self.sessions:
+            out.extend(await s.preflight())
+        return out
+
     async def run(self, sink: Sink) -> None:
         async with asyncio.TaskGroup() as tg:
             for s in self.sessions:

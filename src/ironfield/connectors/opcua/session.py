@@ -218,6 +218,22 @@ class Session:
             await sink.submit(Batch.build(sids, now_ns(), np.full(len(sids), math.nan),
                                           Quality.BAD_CONFIG))
 
+    async def preflight(self) -> list[str]:
+        """Connect, resolve and type-check every node, disconnect; the problems found."""
+        lost = asyncio.Event()
+        try:
+            self.client = await self._connect(lost)
+            refused = await self._resolve(self.client)
+            await self._check_types(self.client, refused)
+        except (OSError, TimeoutError, ConnectionError, ua.UaError) as e:
+            return [f"{where(self.ctx.plant_file, self.cfg.id, 'endpoint')}: cannot connect to "
+                    f"{self.cfg.endpoint}: {type(e).__name__}: {e}"]
+        finally:
+            await self._close()
+        return [f"{where(self.ctx.plant_file, self.cfg.id, *self.items[h].where)}: node "
+                f"{self.items[h].spec.ref} for signal {self.items[h].path!r}: {m}"
+                for h, m in sorted(refused.items())]
+
     # -- the cycle -------------------------------------------------------------------------------
     async def run(self, sink: Sink) -> None:
         try:

@@ -174,9 +174,11 @@ class SimPlc:
         if self._bulk_ids:
             vals = bulk_values(t, self.bulk).tolist()
             w = server.write_attribute_value
-            for nid, v in zip(self._bulk_ids, vals, strict=True):
+            for i, (nid, v) in enumerate(zip(self._bulk_ids, vals, strict=True)):
                 await w(nid, ua.DataValue(ua.Variant(v, ua.VariantType.Double),
                                           SourceTimestamp=ts, ServerTimestamp=ts))
+                if i % 500 == 499:
+                    await asyncio.sleep(0)  # let requests in between: a PLC answers while it scans
 
     async def stop(self) -> None:
         if self._task is not None:
