@@ -30,6 +30,7 @@ from ironfield.server.convert import (
     time_range,
 )
 from ironfield.server.deps import Principal, ServerContext, get_ctx, require
+from ironfield.server.plot import plot as plot_rows
 from ironfield.server.schemas import AggOut, Problem, SeriesOut
 
 router = APIRouter(prefix="/api", tags=["history"])
@@ -76,15 +77,16 @@ async def plot(ctx: Ctx, _: Viewer, signal: Signals = None, asset: Asset = None,
                points: Annotated[int, Query(ge=2, le=10_000)] = 1500,
                method: Literal["minmax", "lttb"] = "minmax") -> JSONResponse:
     """Plot-ready rows: per signal at most ``2 * points`` (minmax: each bucket's extremes,
-    so peaks survive) or ``points`` (LTTB). Computed in the database on every call, so a
-    zoomed-in view gets full detail and a year-wide view stays small."""
+    so peaks survive) or ``points`` (LTTB). Recomputed on every call: wide ranges from the
+    1 h / 1 min rollups, narrow ones from raw rows, so a zoom gets full detail and a
+    year-wide view stays small and fast."""
     reg = ctx.platform.registry
     pairs = resolve_signals(reg, signal, asset, limit=20)
     s, e = time_range(start, end, now_ns())
     h = ctx.historian
 
     def run() -> Batch:
-        return Batch.concat([h.downsample(sid, s, e, points, method) for _, sid in pairs])
+        return Batch.concat([plot_rows(h, sid, s, e, points, method) for _, sid in pairs])
 
     b = await asyncio.to_thread(run)
     b = b.take(np.lexsort((b.ts, b.signal))) if len(b) else b

@@ -72,6 +72,35 @@ for (const f of document.querySelectorAll("form.cmd")) {
   });
 }
 
+const COLORS = ["#4cc3ff", "#ffb347", "#7ddc7a", "#ff6b8b", "#c792ea", "#f7e463"];
+
+// A compact last-hour chart of the numeric signals, each scaled to its own range.
+async function chart() {
+  const box = document.getElementById("eq-chart");
+  const sigs = [...rows.entries()].filter(([, x]) => x.def.type !== "state").map(([s]) => s).slice(0, 6);
+  if (!sigs.length || typeof uPlot === "undefined") { box.remove(); return; }
+  const r = await api("/api/history/plot?" + qs({ signal: sigs, start: "now-1h", points: 400 }));
+  const all = new Set();
+  r.series.forEach((s) => s.ts.forEach((t) => all.add(t)));
+  const xs = [...all].sort((a, b) => a - b);
+  const idx = new Map(xs.map((t, i) => [t, i]));
+  const data = [xs.map((t) => t / 1e9)];
+  for (const s of r.series) {
+    const col = new Array(xs.length).fill(null);
+    s.ts.forEach((t, i) => { col[idx.get(t)] = s.value[i]; });
+    data.push(col);
+  }
+  const scales = { x: { time: true } };
+  sigs.forEach((s) => { scales[s] = { auto: true }; });
+  /* global uPlot */
+  new uPlot({
+    width: box.clientWidth || 800, height: 260, scales,
+    axes: [{ stroke: "#9fb0c3", grid: { stroke: "#243446" } }, { show: false, scale: sigs[0] }],
+    series: [{}, ...sigs.map((s, i) => ({ label: s.split("/").pop(), scale: s, stroke: COLORS[i % COLORS.length], width: 1.2, spanGaps: true, points: { show: false } }))],
+    cursor: { drag: { x: false, y: false } },
+  }, data, box);
+}
+
 async function main() {
   if (rows.size) {
     const last = await api("/api/last?" + qs({ signal: [...rows.keys()] }));
@@ -80,7 +109,7 @@ async function main() {
     last.forEach((r) => live.last.set(r.signal, r.ts));
     live.subscribe({ signals: [...rows.keys()] });
   }
-  alarms(); events();
+  alarms(); events(); chart().catch(() => {});
   setInterval(() => { alarms(); events(); }, 5000);
 }
 main();
