@@ -105,11 +105,15 @@ def run_ours(paths: list[str], seed: int) -> dict[str, Any]:
             stats.add(ch.x[g], ch.y[g], ch.z[g])
         dems.append(dem_from_stats(stats, "mean", "hull", s.crs))
         stages["classify + grid (read)"] += time.perf_counter() - t
+    elapsed = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if len(dems) == 1:  # --single: one survey, memory and throughput only
+        return {"points": points, "seconds": elapsed, "stages": stages, "peak_rss_mb":
+                peak / 1024, "rss_after_imports_mb": rss0 / 1024, "grid_cells": spec.nx * spec.ny}
     t = time.perf_counter()
     res, _ = cut_fill(dems[0], dems[1], MIN_CHANGE)
     stages["cut/fill"] = time.perf_counter() - t
     elapsed = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     a, b, c, d = conf
     truth_g = np.array([True] * int(a + b) + [False] * int(c + d))
     pred_g = np.array([True] * int(a) + [False] * int(b) + [True] * int(c) + [False] * int(d))
@@ -205,6 +209,21 @@ def _err(got: float, truth: float) -> str:
     return f"{got:12,.1f}  ({100 * (got - truth) / abs(truth):+.2f} %)"
 
 
+def single(args: argparse.Namespace) -> None:
+    site = _site(args.seed)
+    spacing = float(np.sqrt(site.width * site.height / args.points))
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        p = Path(tmp) / "survey.laz"
+        t = time.perf_counter()
+        n = generate(p, site, "after", spacing)
+        print(f"generated {n:,} points ({1 / spacing**2:.0f} pts/m2) in "
+              f"{time.perf_counter() - t:.0f} s, {p.stat().st_size / 1e6:.0f} MB LAZ")
+        r = _child(run_ours, [str(p)], args.seed)
+        print(f"read + SMRF + 0.5 m DEM of {r['points']:,} points in {r['seconds']:.0f} s "
+              f"({r['points'] / r['seconds']:,.0f} points/s); RSS after imports "
+              f"{r['rss_after_imports_mb']:.0f} MB, peak {r['peak_rss_mb']:.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--points", type=int, default=4_000_000, help="points per survey")
@@ -213,7 +232,12 @@ def main() -> None:
     ap.add_argument("--scaling", action="store_true",
                     help="also run ironfield at a quarter of the points (memory scaling)")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--single", action="store_true",
+                    help="one survey of --points only: read, ground filter, DEM; peak memory")
     args = ap.parse_args()
+    if args.single:
+        single(args)
+        return
 
     site = _site(args.seed)
     spacing = float(np.sqrt(site.width * site.height / args.points))

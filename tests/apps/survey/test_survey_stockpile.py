@@ -63,5 +63,5 @@ def test_lowest_rim_ignores_single_noisy_dip() -> None:
     z = np.full(400, 100.0)
     z[17] = 99.0  # one noisy sample
     assert lowest_rim(z, 0.5) > 99.9
-    z[100:160] = 99.0  # a real low stretch of 15 m
+    z[100:160] = 99.0  # a real low stretch: 60 samples x 0.25 m = 15 m
     assert lowest_rim(z, 0.5) == pytest.approx(99.0)

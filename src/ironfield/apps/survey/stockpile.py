@@ -2,7 +2,7 @@
 
 Base surfaces, as survey software offers them [1]_ [2]_:
 
-* ``lowest``: flat, at the lowest ground elevation along the polygon's rim (lowest 5 m
+* ``lowest``: flat, at the lowest ground elevation along the polygon's rim (lowest 10 m
   running mean, see :func:`lowest_rim`);
 * ``plane``: the least-squares plane through the rim;
 * ``triangulated``: a TIN through the rim (a Delaunay triangulation of rim samples);
@@ -145,15 +145,17 @@ def base_surface(
     return out, None
 
 
-def lowest_rim(z: F64, cell: float, run: float = 5.0) -> float:
+def lowest_rim(z: F64, cell: float, run: float = 10.0) -> float:
     """Lowest elevation [m] of the rim profile ``z`` (samples every half cell [m]) after a
-    circular running mean over ``run`` [m] of rim.
+    circular running mean over ``run`` [m] of rim, at most an eighth of the rim.
 
-    The plain minimum of a noisy rim sits about two standard deviations of the DEM noise
-    below the real toe, which over a pile's footprint inflates the volume by a percent or
-    more; averaging 5 m of rim (about ten independent cells at 0.5 m) shrinks that bias
-    while a real low spot wider than 5 m still sets the base.
+    The plain minimum of a noisy rim sits two to three standard deviations of the DEM
+    noise below the real toe, which over a pile's footprint inflates the volume by a
+    percent or more; averaging 10 m of rim (about twenty independent cells at 0.5 m)
+    shrinks that bias to a few millimetres, while a real low stretch of that length still
+    sets the base.
     """
+    run = min(run, len(z) * cell / 2 / 8)
     k = max(1, min(len(z), round(run / (cell / 2))))
     if k == 1:
         return float(z.min())
