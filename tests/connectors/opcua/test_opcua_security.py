@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ironfield.connectors.opcua.connector import OpcUaConnector, create
+from ironfield.connectors.opcua.session import application_uri
 from ironfield.connectors.sim.certs import make_certificate
 from ironfield.connectors.sim.opcua_plc import SimPlc, node_id
 from ironfield.connectors.sim.ports import free_port
@@ -61,6 +62,7 @@ async def test_basic256sha256_sign_and_encrypt(tmp_path: Path) -> None:
                                                "urn:ironfield:sim-plc:server")
     client_cert, client_key = make_certificate(tmp_path / "pki", "client",
                                                "urn:ironfield:connector")
+    assert application_uri(str(client_cert)) == "urn:ironfield:connector"
     async with SimPlc(update_s=0.1, certificate=server_cert, private_key=server_key) as plc:
         reg = SignalRegistry()
         secure = {"policy": "Basic256Sha256", "mode": "SignAndEncrypt",

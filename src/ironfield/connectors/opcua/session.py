@@ -8,6 +8,7 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +44,21 @@ class Item:
     where: tuple[str | int, ...]
     nodeid: Any = None  # ua.NodeId once resolved
     session: Session | None = field(default=None, repr=False)
+
+
+def application_uri(cert_file: str) -> str | None:
+    """The URI subjectAltName of an application certificate (DER or PEM), if any."""
+    from cryptography import x509
+
+    try:
+        data = Path(cert_file).read_bytes()
+        cert = (x509.load_pem_x509_certificate(data) if data.lstrip().startswith(b"-----")
+                else x509.load_der_x509_certificate(data))
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        uris = san.get_values_for_type(x509.UniformResourceIdentifier)
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return None
+    return uris[0] if uris else None
 
 
 def status_text(code: int) -> str:
@@ -84,6 +100,9 @@ class Session:
             assert sec.certificate is not None and sec.private_key is not None
             mode = (ua.MessageSecurityMode.SignAndEncrypt if sec.mode == "SignAndEncrypt"
                     else ua.MessageSecurityMode.Sign)
+            uri = application_uri(sec.certificate)
+            if uri:  # servers check that the session's ApplicationUri matches the certificate
+                client.application_uri = uri
             await client.set_security(SecurityPolicyBasic256Sha256, sec.certificate,
                                       sec.private_key, server_certificate=sec.server_certificate,
                                       mode=mode)
@@ -257,6 +276,11 @@ class Session:
                     await lost.wait()
                     raise ConnectionError("the server stopped answering")
                 except (OSError, TimeoutError, ConnectionError, ua.UaError) as e:
+                    await self._close()
+                    await self._lost(sink, e)
+                    await asyncio.sleep(self.backoff.next())
+                except Exception as e:  # a server answering nonsense must not stop collection
+                    log.exception("%s: unexpected error", self.name)
                     await self._close()
                     await self._lost(sink, e)
                     await asyncio.sleep(self.backoff.next())
