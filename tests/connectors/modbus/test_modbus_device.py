@@ -242,6 +242,22 @@ async def test_device_outage_marks_bad_quality_and_recovers(
     assert conn.connects >= 2
 
 
+async def test_wrong_type_shows_as_bad_quality_and_a_fault(sim: SimInverter, tmp_path: Path) -> None:
+    # registers 0x7FC0 0x0000 hold a float32 NaN: what a uint32 counter read as float32
+    # (or a float read with the wrong word order) can decode to
+    sim.set_holding(30, [0x7FC0, 0x0000])
+    reg = SignalRegistry()
+    conn = create(_spec(sim, [{"signal": "meter", "address": 30, "type": "float32"}]),
+                  _ctx(tmp_path, registry=reg))
+    sink = CollectingSink()
+    task = await _run(conn, sink)
+    await sink.wait_for(lambda: len(sink.batches) >= 3)
+    await _stop(task)
+    assert set(sink.all().quality.tolist()) == {Quality.BAD}
+    (msg,) = [e.payload["message"] for e in sink.events if e.type == "config_fault"]
+    assert "(holding 30, float32" in msg and "word_order" in msg
+
+
 def test_registry_definition_is_kept() -> None:
     reg = SignalRegistry()
     reg.register(SignalDef(f"{A}/limit_pct", writable=True, high=100.0))

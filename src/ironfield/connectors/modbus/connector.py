@@ -66,6 +66,8 @@ class ModbusConnector(PolledDevice):
                          cfg.asset or parent(first), seconds(cfg.backoff_max))
         self.blocks = [self._plan(pts) for pts in self.groups]
         self.by_path = {p.path: p for pts in self.groups for p in pts}
+        self.by_sid = {p.sid: p for pts in self.groups for p in pts}
+        self._nan_reported: set[int] = set()
         self.problems: list[str] = []
         self._checked = False
         self._texts: dict[str, str] = {}
@@ -145,7 +147,25 @@ class ModbusConnector(PolledDevice):
 
     async def poll(self, blocks: list[Block], sink: Sink | None = None) -> Batch:
         """Read ``blocks`` once; one batch of every numeric point they hold."""
-        return await poll_blocks(self.link, blocks, self._on_text if sink else None, sink)
+        batch = await poll_blocks(self.link, blocks, self._on_text if sink else None, sink)
+        if sink is not None and np.isnan(batch.value).any():
+            await self._not_a_number(batch, sink)
+        return batch
+
+    async def _not_a_number(self, batch: Batch, sink: Sink) -> None:
+        """A float register decoding to NaN/inf usually means the plant file has the wrong
+        type or word order for it: say so once per point."""
+        for sid in np.unique(batch.signal[np.isnan(batch.value)
+                                          & (batch.quality == Quality.BAD)]).tolist():
+            p = self.by_sid.get(sid)
+            if p is None or sid in self._nan_reported:
+                continue
+            self._nan_reported.add(sid)
+            msg = self._describe(p, "decodes to a value that is not a finite number; check "
+                                    "'type', 'word_order' and 'byte_order' against the device")
+            log.error("%s", msg)
+            await sink.emit(Event.make("config_fault", self.asset,
+                                       {"connector": self.id, "message": msg}))
 
     async def _on_text(self, p: Point, text: str, sink: Sink) -> None:
         if self._texts.get(p.path) != text:
