@@ -56,12 +56,11 @@ from ironfield.apps.welding.electrode import LinearStepper
 from ironfield.apps.welding.faults import FaultDetector, score_detection
 from ironfield.apps.welding.model import Coating, StackUp
 from ironfield.apps.welding.simulator import (
-    Electrode,
     FixedTimer,
     WeldConditions,
     simulate_batch,
-    weldability_lobe,
 )
+from ironfield.apps.welding.simulator_tools import Electrode, weldability_lobe
 from ironfield.apps.welding.stats import cluster_bootstrap, wilson_interval
 from ironfield.apps.welding.timing import AdaptiveWeldTimer, SpotReference, learn_reference
 

@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from ironfield.apps.welding.model import StackUp
-from ironfield.apps.welding.simulator import (
-    FixedTimer,
-    WeldConditions,
-    WeldOutcome,
-    simulate_batch,
-)
+from apps.welding.welding_cases import WELD_TIME_S, conditions
+from ironfield.apps.welding.simulator import FixedTimer, WeldOutcome, simulate_batch
 from ironfield.apps.welding.timing import SpotReference, learn_reference
-
-STACK = StackUp(t1_mm=1.0, t2_mm=1.0)
-CURRENT_KA = 8.8
-FORCE_KN = 2.5
-FACE_MM = 6.0
-WELD_TIME_S = 0.2
-
-
-def conditions(n: int, seed: int = 0, **kw: object) -> list[WeldConditions]:
-    rng = np.random.default_rng(seed)
-    base: dict[str, object] = {
-        "stackup": STACK, "current_ka": CURRENT_KA, "force_kn": FORCE_KN,
-        "electrode_face_mm": FACE_MM,
-    }
-    base.update(kw)
-    return [
-        WeldConditions(**base, contact_factor=float(rng.lognormal(0, 0.2)),  # type: ignore[arg-type]
-                       seed=seed * 1000 + k)
-        for k in range(n)
-    ]
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import conditions
+from apps.welding.welding_cases import conditions
 from ironfield.apps.welding.electrode import LinearStepper, WearModel
 from ironfield.apps.welding.reference import SpotLearner, UnknownWeldError
 from ironfield.apps.welding.simulator import integrate

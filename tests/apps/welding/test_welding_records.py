@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import CURRENT_KA, FORCE_KN, STACK, WELD_TIME_S
+from apps.welding.welding_cases import CURRENT_KA, FORCE_KN, STACK, WELD_TIME_S
 from ironfield.apps.welding.model import Schedule
 from ironfield.apps.welding.records import (
     RecordCheck,

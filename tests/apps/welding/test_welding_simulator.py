@@ -9,18 +9,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import CURRENT_KA, FACE_MM, FORCE_KN, STACK, WELD_TIME_S, conditions
+from apps.welding.welding_cases import CURRENT_KA, FACE_MM, FORCE_KN, STACK, WELD_TIME_S, conditions
 from ironfield.apps.welding.model import Coating, StackUp
 from ironfield.apps.welding.simulator import (
-    Electrode,
     FixedTimer,
     WeldConditions,
     WeldOutcome,
     integrate,
     simulate,
     simulate_batch,
-    weldability_lobe,
 )
+from ironfield.apps.welding.simulator_tools import Electrode, weldability_lobe
 from ironfield.apps.welding.timing import analyse_curve
 
 # BS EN ISO 14373 ranges: 0.8-2.0 mm, 6-15 kA, 7-22 cycles at 50 Hz, 1.4-5.2 kN.

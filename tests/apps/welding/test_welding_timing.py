@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import WELD_TIME_S, conditions
+from apps.welding.welding_cases import WELD_TIME_S, conditions
 from ironfield.apps.welding.simulator import WeldOutcome, simulate_batch
 from ironfield.apps.welding.timing import (
     AdaptiveWeldTimer,

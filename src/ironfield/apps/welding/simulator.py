@@ -82,7 +82,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -440,82 +440,15 @@ def simulate(
                           physics=physics)[0]
 
 
-class Electrode:
-    """The physical electrode pair of a gun: face diameter grows with wear, dressing restores.
 
-    Face growth ("mushrooming") is modelled as contact area growing linearly with the
-    weld count, weighted by each weld's energy relative to nominal and a penalty for
-    expulsions, about 3-4 times faster on zinc-coated sheet where zinc alloys with the
-    copper (the usual reason galvanised lines dress every 100-300 welds).
-    """
-
-    __slots__ = ("face0_mm", "face_mm", "galvanised", "rate", "wear_units", "welds")
-
-    def __init__(self, face0_mm: float, *, galvanised: bool, rate: float | None = None) -> None:
-        self.face0_mm = face0_mm
-        self.galvanised = galvanised
-        self.rate = rate if rate is not None else (5e-4 if galvanised else 1.5e-4)
-        self.face_mm = face0_mm
-        self.wear_units = 0.0
-        self.welds = 0
-
-    def record(self, energy_j: float, nominal_energy_j: float, expelled: bool) -> None:
-        """Wear from one weld."""
-        self.welds += 1
-        self.wear_units += energy_j / nominal_energy_j + (2.0 if expelled else 0.0)
-        self.face_mm = self.face0_mm * math.sqrt(1.0 + self.rate * self.wear_units)
-
-    def dress(self) -> None:
-        """Tip dressing cuts the face back to its nominal geometry."""
-        self.face_mm = self.face0_mm
-        self.wear_units = 0.0
-        self.welds = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Lobe:
-    """A weldability-lobe cut at one weld time (fresh electrodes, no disturbance)."""
-
-    i_min_ka: float  # smallest current giving a nugget of 4·√t
-    i_nominal_ka: float  # smallest current giving 5·√t
-    i_expulsion_ka: float  # smallest current that expels within the weld time
-    currents_ka: F64
-    nugget_mm: F64
-    expelled: npt.NDArray[np.bool_]
-
-    @property
-    def width_ka(self) -> float:
-        return self.i_expulsion_ka - self.i_min_ka
-
-
-def weldability_lobe(
-    stackup: StackUp,
-    *,
-    face_mm: float,
-    force_kn: float,
-    weld_time_s: float,
-    currents_ka: npt.ArrayLike | None = None,
-    physics: Physics = DEFAULT_PHYSICS,
-) -> Lobe:
-    """Sweep the current at a fixed time, as a lobe test (cf. ISO 14327) would."""
-    cur = np.asarray(
-        np.arange(4.0, 20.0, 0.1) if currents_ka is None else currents_ka, dtype=np.float64
-    )
-    conds = [
-        WeldConditions(stackup, float(i), force_kn, face_mm, seed=k) for k, i in enumerate(cur)
+def scattered(
+    base: WeldConditions, n: int, *, seed: int = 0, contact_sigma: float = 0.2
+) -> list[WeldConditions]:
+    """``n`` welds like ``base`` with lognormal scatter of the contact condition (surface
+    state, oil, scale: σ = 0.2 in log terms) and a sensor-noise seed each."""
+    rng = np.random.default_rng(seed)
+    return [
+        replace(base, contact_factor=base.contact_factor * float(rng.lognormal(0.0, contact_sigma)),
+                seed=seed * 1000 + k)
+        for k in range(n)
     ]
-    tr = integrate(conds, weld_time_s, physics=physics)
-    d = tr.nugget_mm[:, -1]
-    ex = tr.expulsion_index < len(tr.t_s)
-
-    def first(mask: npt.NDArray[np.bool_]) -> float:
-        return float(cur[int(np.argmax(mask))]) if mask.any() else math.nan
-
-    return Lobe(
-        i_min_ka=first((d >= stackup.d_min_mm) & ~ex),
-        i_nominal_ka=first(d >= stackup.d_nominal_mm),
-        i_expulsion_ka=first(ex),
-        currents_ka=cur,
-        nugget_mm=d,
-        expelled=ex,
-    )
