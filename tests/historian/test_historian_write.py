@@ -234,3 +234,19 @@ def test_duckdb_rebuilds_rollups_of_unflushed_writes_after_a_crash(tmp_path: Pat
             w = want[(r["signal_id"], r["bucket"])]
             np.testing.assert_allclose(
                 (r["min"], r["max"], r["mean"], r["count"], r["first"], r["last"]), w)
+
+
+def test_duckdb_file_without_write_sequence_is_migrated(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE raw (signal_id INTEGER NOT NULL, ts BIGINT NOT NULL, "
+                "value DOUBLE, quality UTINYINT NOT NULL)")
+    con.execute("INSERT INTO raw VALUES (1, 5, 1.0, 192), (1, 7, 3.0, 192)")
+    con.close()
+    with DuckDBHistorian(db) as h:
+        assert list(h.last().rows()) == [(1, 7, 3.0, 192)]
+        assert h.write(Batch.build([1, 1, 1], [5, 6, 7], [9.0, 2.0, 9.0])) == 1
+        assert list(h.raw([1], 0, 10).rows()) == [(1, 5, 1.0, 192), (1, 6, 2.0, 192),
+                                                   (1, 7, 3.0, 192)]

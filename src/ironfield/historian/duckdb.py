@@ -86,6 +86,13 @@ class DuckDBHistorian(Historian):
             con.execute(duck_sql.DDL)
             for t in WIDTHS:
                 con.execute(duck_sql.ROLLUP_DDL.format(t=t))
+            cols = {r[1] for r in con.execute("PRAGMA table_info('raw')").fetchall()}
+            if "seq" not in cols:  # a file from before the write sequence existed
+                con.execute("ALTER TABLE raw ADD COLUMN seq BIGINT NOT NULL DEFAULT 0")
+                con.execute(  # and the high-water marks straight from raw, once
+                    "INSERT INTO latest SELECT signal_id, max(ts), arg_max(value, ts), "
+                    "arg_max(quality, ts) FROM raw GROUP BY signal_id"
+                )
             have = {r[0] for r in con.execute("SELECT key FROM meta").fetchall()}
             for k in duck_sql.META_KEYS:
                 if k not in have:
