@@ -89,3 +89,29 @@ def test_passing_welds_refresh_the_fixed_time_fallback() -> None:
     assert update is not None
     assert lrn.reference.t_fixed_s == pytest.approx(0.23)
     assert update.before["t_fixed_s"] == 0.2 and update.after["t_fixed_s"] == 0.23
+
+
+def test_qa_results_steer_the_nugget_towards_nominal(reference: SpotReference) -> None:
+    """Closed loop on the simulator: a reference copied from an oversized fixed schedule
+    is pulled towards the 5·√t nugget by chisel results on a few welds per batch."""
+    from apps.welding.welding_cases import STACK
+    from ironfield.apps.welding.simulator import simulate_batch
+    from ironfield.apps.welding.timing import AdaptiveWeldTimer
+
+    lrn = SpotLearner("spot-1", reference, gain=0.5, refresh_every=10_000)
+    nominal = STACK.d_nominal_mm
+    means = []
+    for batch in range(8):
+        conds = conditions(12, seed=100 + batch)
+        timers = [AdaptiveWeldTimer(lrn.reference) for _ in conds]
+        outs = simulate_batch(conds, timers, lrn.reference.t_max_s)
+        means.append(float(np.mean([o.nugget_mm for o in outs])))
+        for k, (o, tm) in enumerate(zip(outs, timers, strict=True)):
+            wid = f"w-{batch}-{k}"
+            lrn.observe(wid, tm.result(), passed=True, ts_ns=batch * 100 + k)
+            if k < 3:  # QA chisels three welds of every batch
+                lrn.qa(wid, nugget_mm=o.nugget_mm, d_nominal_mm=nominal,
+                       expelled=o.expelled, ts_ns=batch * 100 + k)
+    assert abs(means[0] - nominal) > 0.25  # the copied reference starts off nominal
+    assert abs(means[-1] - nominal) < 0.5 * abs(means[0] - nominal)
+    assert len(lrn.history) >= 8 and all(u.reason.startswith("QA of") for u in lrn.history)
