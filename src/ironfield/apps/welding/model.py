@@ -3,9 +3,10 @@
 Units are SI-ish as the shop floor uses them: thickness [mm], current [kA], force [kN],
 time [s], resistance [µΩ], energy [J].
 
-Nugget acceptance follows the usual automotive rule of thumb quoted in BS EN ISO 14373
-and OEM specifications: a nugget of at least ``4·√t`` mm, ``5·√t`` mm nominal, with ``t``
-the governing (thinnest) sheet thickness in mm.
+Nugget acceptance follows the usual automotive rule of thumb (the issue's target band,
+common in OEM specifications): a nugget of at least ``4·√t`` mm, ``5·√t`` mm nominal, with
+``t`` the governing (thinnest) sheet thickness in mm. The process window itself (sheet,
+current, time, force ranges) is that of BS EN ISO 14373.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ironfield.apps.welding.model import Schedule, StackUp
+from ironfield.apps.welding.simulator import WeldOutcome
 
 F64 = npt.NDArray[np.float64]
 
@@ -275,7 +276,7 @@ def check_qa(raw: Mapping[str, Any] | QAResult, known_welds: Container[str]) -> 
 
 
 def record_from_outcome(
-    outcome: Any,
+    outcome: WeldOutcome,
     *,
     weld_id: str,
     robot: str,
@@ -288,8 +289,7 @@ def record_from_outcome(
     stop_reason: str | None = None,
     expulsion_detected: bool | None = None,
 ) -> WeldRecord:
-    """A record as a robot would publish it, from a simulated weld
-    (:class:`~ironfield.apps.welding.simulator.WeldOutcome`)."""
+    """A record as a robot would publish it, from a simulated weld."""
 
     def rounded(x: F64, nd: int) -> list[float | None]:
         return [round(float(v), nd) for v in np.asarray(x).tolist()]
