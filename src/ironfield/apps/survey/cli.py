@@ -43,23 +43,16 @@ def _bars(quiet: bool = False) -> Iterator[ProgressFn | None]:
     if quiet:
         yield None
         return
-    tasks: dict[str, Any] = {}
+    current: list[Any] = []  # [task id, stage] of the bar being filled
     with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=False) as bar:
         def tick(stage: str, n: int, total: int) -> None:
-            key = f"{stage}:{len(tasks)}" if stage in tasks and _done(bar, tasks[stage]) else stage
-            if key != stage:
-                tasks.pop(stage)
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.advance(tasks[stage], n)
+            # a new bar for each stage, and again when a stage repeats (second survey)
+            if not current or current[1] != stage or bar.tasks[-1].finished:
+                current[:] = [bar.add_task(stage, total=total), stage]
+            bar.advance(current[0], n)
 
         yield tick
-
-
-def _done(bar: Progress, task_id: Any) -> bool:
-    t = bar.tasks[[x.id for x in bar.tasks].index(task_id)]
-    return bool(t.finished)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -136,7 +129,8 @@ def volume(
     cell: Annotated[float, typer.Option(help="cell size [m]")] = 0.5,
     min_change: Annotated[float, typer.Option(help="smallest change counted [m]")] = 0.1,
     lod_k: Annotated[float, typer.Option(help="level of detection factor (0: off)")] = 1.96,
-    heatmap: Annotated[Path | None, typer.Option(help="change heatmap PNG")] = None,
+    heatmap: Annotated[Path | None, typer.Option(
+        help="change heatmap PNG [default: ./AFTER-change.png]")] = None,
     ground_source: Annotated[str, typer.Option("--ground", help="smrf, classified or all")] = (
         "smrf"),
     units: Annotated[str | None, typer.Option(help="override units: m, ft, us-ft")] = None,
@@ -149,7 +143,7 @@ def volume(
         res, change = cut_fill(da, db, min_change, lod_k)
     except (SurveyError, ValueError) as exc:
         raise _fail(exc) from exc
-    png = heatmap or Path(_paths(after)[0]).with_name(Path(_paths(after)[0]).stem + "-change.png")
+    png = heatmap or Path(f"{_paths(after)[0].stem}-change.png")
     change_png(change, db, res, png)
     data = res.to_dict()
     data["heatmap"] = str(png)

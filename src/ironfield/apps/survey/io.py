@@ -166,6 +166,24 @@ def write_classified(
     if len(survey.paths) != 1:
         raise CloudReadError("writing a classified copy needs exactly one input file")
     src = survey.paths[0]
+    try:
+        done = _copy_classified(survey, src, out, classify, progress)
+    except BaseException:
+        Path(out).unlink(missing_ok=True)  # never leave a partial cloud behind
+        raise
+    if done != survey.point_count:
+        Path(out).unlink(missing_ok=True)
+        raise CloudReadError(f"{src}: header promises {survey.point_count} points, read {done}")
+    return done
+
+
+def _copy_classified(
+    survey: Survey,
+    src: Path,
+    out: Path | str,
+    classify: Callable[[Chunk], npt.NDArray[np.uint8]],
+    progress: Callable[[int], None] | None,
+) -> int:
     done = 0
     with _open(src) as reader:
         header = reader.header
@@ -196,9 +214,6 @@ def write_classified(
                 done += len(pts)
                 if progress is not None:
                     progress(len(pts))
-    if done != survey.point_count:
-        Path(out).unlink(missing_ok=True)
-        raise CloudReadError(f"{src}: header promises {survey.point_count} points, read {done}")
     return done
 
 

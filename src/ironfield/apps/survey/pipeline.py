@@ -91,13 +91,13 @@ def build_dem(
     ``ground``: ``smrf`` (filter here), ``classified`` (the files' class 2) or ``all``.
     Raises :class:`EmptyGroundError` naming the files when no ground point is found.
     """
+    if ground not in ("smrf", "classified", "all"):
+        raise ValueError(f"ground must be smrf, classified or all, got {ground!r}")
     survey = open_survey(paths, units)
     b = survey.bounds
     if spec is None:
         spec = GridSpec.covering(b[0], b[1], b[3], b[4], cell)
     model = fit_ground(survey, params, progress) if ground == "smrf" else None
-    if ground not in ("smrf", "classified", "all"):
-        raise ValueError(f"ground must be smrf, classified or all, got {ground!r}")
     stats = CellStats(spec, b[2])
     for ch in survey.chunks(_tick(progress, "grid", survey.point_count)):
         if model is not None:
