@@ -115,6 +115,7 @@ class SunSpecConnector(PolledDevice):
         self.models: list[tuple[int, int, int]] = []  # (id, data address, length)
         self.plans: list[ModelPlan] = []
         self.info: dict[str, str] = {}
+        self._last_fault = ""
 
     def signal_ids(self) -> list[int]:
         return [int(s) for p in self.plans for s in p.sids]
@@ -150,8 +151,10 @@ class SunSpecConnector(PolledDevice):
         try:
             self.models = await self.discover()
         except (SunSpecError, DeviceRefused) as e:
-            await sink.emit(Event.make("config_fault", self.asset,
-                                       {"connector": self.id, "message": str(e)}))
+            if str(e) != self._last_fault:  # once, not on every retry
+                self._last_fault = str(e)
+                await sink.emit(Event.make("config_fault", self.asset,
+                                           {"connector": self.id, "message": str(e)}))
             raise DeviceLost(str(e)) from e
         plans = []
         for mid, addr, length in self.models:
