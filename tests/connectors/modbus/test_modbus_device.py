@@ -126,6 +126,7 @@ sites:
             signals:
               - {name: limit_pct, unit: "%", writable: true, range: [0, 100]}
               - {name: temp, writable: false}
+              - {name: pump_on, type: bool, writable: true, range: [0, 1]}
 connectors:
   - id: mb
     type: modbus
@@ -142,6 +143,7 @@ connectors:
           - {signal: beyond, address: 1999, type: float32}
           - {signal: nowhere, address: 3000}
           - {signal: inp, address: 7, function: input}
+          - {signal: pump_on, address: 10, function: coil}
 """
 
 
@@ -206,6 +208,8 @@ async def test_write_back_confirmed_refused_and_timed_out(sim: SimInverter, tmp_
     r = await conn.write(Command(f"{A}/limit_pct", 140.0))
     assert r.status == "rejected" and "above its high limit 100" in r.message
     assert sim.holding[LIMIT_REGISTER] == 40  # nothing was sent
+    r = await conn.write(Command(f"{A}/pump_on", 1.0))
+    assert (r.status, r.old_value, r.new_value) == ("confirmed", 0.0, 1.0)
     r = await conn.write(Command(f"{A}/temp", 1.0))
     assert r.status == "rejected" and "read-only" in r.message
     r = await conn.write(Command(f"{A}/inp", 1.0))
