@@ -119,8 +119,9 @@ class DemoRig:
         self.platform = Platform(plant=plant, data_dir=data_dir)
         self.platform.open()
         assert self.platform.pipeline is not None
-        self.engine = AlarmEngine(RULES, self.platform.registry, emit=self.platform.pipeline.emit_nowait)
-        self.platform.services["alarms"] = self.engine
+        engine = self.platform.services["alarms"]  # built by the platform from RULES
+        assert isinstance(engine, AlarmEngine)
+        self.engine = engine
         self.user, self.password = ensure_demo_user(data_dir)
         self.auth = Auth.in_data_dir(data_dir)
         self.port = port or _free_port()
@@ -189,9 +190,7 @@ class DemoRig:
         assert self.platform.pipeline is not None
         while True:
             b = self._tick(now_ns())
-            await self.platform.pipeline.submit(b)
-            self.engine.process(b)
-            self.engine.tick()
+            await self.platform.pipeline.submit(b)  # the platform's alarm service sees it
             await asyncio.sleep(1.0)
 
     def _run(self) -> None:

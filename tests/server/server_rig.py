@@ -79,11 +79,11 @@ class FakeConnector:
 
 
 def make_platform(data_dir: Path) -> Platform:
+    """Opened, not started; the platform builds the alarm engine from the plant file."""
     p = Platform(plant=parse_plant(PLANT), data_dir=data_dir)
     p.open()
     p.connectors["fake"] = FakeConnector()
-    assert p.pipeline is not None
-    p.services["alarms"] = AlarmEngine(p.plant.alarms, p.registry, emit=p.pipeline.emit_nowait)
+    assert isinstance(p.services.get("alarms"), AlarmEngine)
     return p
 
 
@@ -112,12 +112,15 @@ def batch(p: Platform, path: str, ts: Sequence[int] | np.ndarray, values: Sequen
 
 
 async def feed(p: Platform, b: Batch, *, flush: bool = True) -> None:
-    """Into the pipeline (bus + historian) and through the alarm engine, as the runtime does."""
+    """Into the pipeline (bus + historian); waits until the platform's alarm service has
+    seen the batch, then flushes so its journal events are stored too."""
     assert p.pipeline is not None
+    service = p.services.get("alarm_service")
+    seen = service.batches if service is not None else 0
     await p.pipeline.submit(b)
-    engine = p.services.get("alarms")
-    if isinstance(engine, AlarmEngine):
-        engine.process(b)
+    deadline = time.monotonic() + 10
+    while service is not None and service.batches <= seen and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
     if flush:
         await p.pipeline.flush()
 

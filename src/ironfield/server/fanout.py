@@ -12,7 +12,6 @@ browser gets fewer, fresher updates and never slows ingest or the other clients.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -83,11 +82,9 @@ class Member:
                 continue
             await self._send(text if text is not None else encode(self._names, b))
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
             self.task = None
 
 
@@ -142,15 +139,15 @@ class Hub:
         g.members.append(m)
         return g, m
 
-    async def leave(self, g: Group, m: Member) -> None:
-        await m.stop()
+    def leave(self, g: Group, m: Member) -> None:
+        """Synchronous on purpose: it runs in ``finally`` blocks of handlers that may be
+        being cancelled, and must not stop half-way (a leaked bus subscription)."""
+        m.stop()
         if m in g.members:
             g.members.remove(m)
         if not g.members and self.groups.get(g.key) is g:
             del self.groups[g.key]
             g.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await g.task
             g.sub.close()
 
     @property

@@ -136,7 +136,7 @@ class LiveClient:
     async def subscribe(self, req: LiveRequest) -> None:
         reg = self.ctx.platform.registry
         ids = frozenset(resolve(reg, req))
-        await self.stop()
+        self.stop()
         # Join (and so subscribe to the bus) before reading the replay, so nothing
         # published meanwhile is lost; the member buffers until it is started.
         group, member = self.hub.join(ids, req.max_hz, self.send)
@@ -152,9 +152,9 @@ class LiveClient:
     def sender(self) -> asyncio.Task[None] | None:
         return self.joined[1].task if self.joined is not None else None
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
         if self.joined is not None:
-            await self.hub.leave(*self.joined)
+            self.hub.leave(*self.joined)
             self.joined = None
 
     async def handle(self, msg: MutableMapping[str, Any]) -> None:
@@ -212,7 +212,7 @@ async def live_endpoint(ws: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        await client.stop()
+        client.stop()
         ctx.settings["live_clients"] = int(ctx.settings.get("live_clients", 1)) - 1
         if ws.client_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
