@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ironfield.core.errors import IronfieldError
-from ironfield.core.plant import PlantSpec, load_plant
+from ironfield.core.errors import IronfieldError, PlantFileError
+from ironfield.core.plant import PlantSpec, load_plant, locate
 from ironfield.core.timeutil import format_ns, parse_duration, parse_time
 
 app = typer.Typer(
@@ -47,8 +47,23 @@ def _logging(verbose: bool) -> None:
 @app.command("check")
 def check(plant: Annotated[Path, typer.Argument(help="plant file (YAML)")]) -> None:
     """Validate a plant file and summarise it."""
+    from ironfield.alarms.engine import AlarmEngine
+    from ironfield.alarms.errors import AlarmRuleError
+    from ironfield.core.plugins import ConnectorContext
+    from ironfield.core.signals import SignalRegistry
+    from ironfield.runtime.plugins import load_entry_point
+
     try:
         spec = load_plant(plant)
+        registry = SignalRegistry()
+        registry.register_many(spec.signal_defs())
+        ctx = ConnectorContext(registry, spec, Path("."), str(plant))
+        for c in spec.connectors:
+            load_entry_point("ironfield.connectors", c.type)(c, ctx)
+        try:
+            AlarmEngine(spec.alarms, registry, lambda e: None)
+        except AlarmRuleError as e:
+            raise PlantFileError(str(plant), [(locate(str(plant), f), f, m) for f, m in e.problems]) from None
     except IronfieldError as e:
         _fail(e)
         return

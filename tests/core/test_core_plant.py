@@ -70,3 +70,14 @@ def test_shipped_demo_plant_is_valid() -> None:
     spec = load_plant(plant_path("demo"))
     assert spec.plant == "demo"
     assert len(spec.signal_defs()) > 50
+
+
+def test_locate_finds_the_line_of_a_field_path(tmp_path: Path) -> None:
+    from ironfield.core.plant import locate
+
+    f = tmp_path / "p.yaml"
+    f.write_text(GOOD + "alarms:\n  - {id: a, type: limit}\n  - id: b\n    signal: s/a/x\n")
+    n = len(GOOD.splitlines())
+    assert locate(str(f), "alarms[1].signal") == n + 4
+    assert locate(str(f), "alarms[0]") == n + 2
+    assert locate(str(tmp_path / "missing.yaml"), "alarms") is None

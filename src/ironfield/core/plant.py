@@ -317,3 +317,19 @@ def _plain(node: Any) -> Any:
     if isinstance(node, CommentedSeq):
         return [_plain(v) for v in node]
     return node
+
+
+def locate(file: str, field: str) -> int | None:
+    """The line of a field path such as ``alarms[1].signal`` in a plant file, if found.
+
+    For services that validate their own section after the plant file has loaded, so
+    their errors can name the line too.
+    """
+    try:
+        doc = YAML(typ="rt").load(Path(file).read_text(encoding="utf-8"))
+    except (OSError, MarkedYAMLError):
+        return None
+    loc: list[int | str] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        loc.append(int(part[1:-1]) if part.startswith("[") else part)
+    return _line_of(doc, tuple(loc))

@@ -23,7 +23,7 @@ from ironfield.alarms.service import AlarmService
 from ironfield.core.bus import Bus
 from ironfield.core.errors import PlantFileError
 from ironfield.core.events import Event
-from ironfield.core.plant import PlantSpec, load_plant
+from ironfield.core.plant import PlantSpec, load_plant, locate
 from ironfield.core.plugins import Command, CommandResult, Connector, ConnectorContext
 from ironfield.core.signals import SignalRegistry
 from ironfield.core.timeutil import NS_PER_DAY, now_ns, parse_duration
@@ -96,7 +96,7 @@ class Platform:
         try:
             engine = AlarmEngine(self.plant.alarms, self.registry, self.pipeline.emit_nowait)
         except AlarmRuleError as e:
-            raise PlantFileError(self.plant_file, [(None, f, m) for f, m in e.problems]) from None
+            raise PlantFileError(self.plant_file, [(locate(self.plant_file, f), f, m) for f, m in e.problems]) from None
         # Shelving lasts at most 7 days, so a journal window of 8 days restores every state.
         since = now_ns() - 8 * NS_PER_DAY
         journal: list[Event] = []
