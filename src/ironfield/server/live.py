@@ -139,10 +139,11 @@ class LiveClient:
         self.stop()
         # Join (and so subscribe to the bus) before reading the replay, so nothing
         # published meanwhile is lost; the member buffers until it is started.
-        group, member = self.hub.join(ids, req.max_hz, self.send)
+        hz = min(req.max_hz, self.ctx.live_max_hz)  # the server's cap wins
+        group, member = self.hub.join(ids, hz, self.send)
         self.joined = (group, member)
         await self.send(json.dumps({"type": "subscribed", "signals": sorted(reg.path(i) for i in ids),
-                                    "max_hz": req.max_hz}))
+                                    "max_hz": hz}))
         if req.since is not None:
             await self._replay(group.names, sorted(ids), req.since)
             await self.send('{"type":"live"}')

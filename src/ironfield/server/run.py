@@ -35,7 +35,9 @@ def make_server(platform: Platform, *, host: str = "127.0.0.1", port: int = 8600
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on",
                             ws="websockets-sansio", ws_per_message_deflate=False,
                             proxy_headers=False, server_header=False)
-    logging.getLogger("uvicorn.access").addFilter(_QuietAccess())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _QuietAccess) for f in access.filters):
+        access.addFilter(_QuietAccess())
     return uvicorn.Server(config)
 
 
