@@ -120,10 +120,12 @@ export class Live {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(this.req));
     else if (!this.ws) this.connect();
   }
+  // Where to resume: the oldest newest-value among the signals (a quiet signal may have
+  // changed while we were away), but no more than 5 minutes before the freshest one.
   since() {
-    let m = 0;
-    for (const t of this.last.values()) if (t > m) m = t;
-    return m;
+    let lo = Infinity, hi = 0;
+    for (const t of this.last.values()) { if (t < lo) lo = t; if (t > hi) hi = t; }
+    return hi === 0 ? 0 : Math.max(lo, hi - 300e9);
   }
   connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
