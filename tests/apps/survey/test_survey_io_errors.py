@@ -141,3 +141,22 @@ def test_classified_copy_keeps_every_point(tmp_path: Path) -> None:
     cls = np.concatenate([c.classification for c in s.chunks()])
     agree = np.mean((cls == 2) == (truth == 2))
     assert agree > 0.98
+
+
+def test_point_cache_replays_what_was_read(tmp_path: Path) -> None:
+    from ironfield.apps.survey.io import PointCache
+
+    x, y, z = _flat(50_000)
+    write_las(tmp_path / "c.laz", x + 500_000.0, y + 4e6, z, wkt=WKT_M)
+    s = open_survey(tmp_path / "c.laz", chunk_points=20_000)
+    cache = PointCache(s)
+    first = [(c.x.copy(), c.z.copy()) for c in s.chunks(cache=cache)]
+    assert cache.complete
+    again = list(s.chunks(cache=cache))
+    assert [len(c) for c in again] == [len(a[0]) for a in first]
+    for (fx, fz), c in zip(first, again, strict=True):
+        np.testing.assert_allclose(c.x, fx, atol=5e-4)
+        np.testing.assert_allclose(c.z, fz, atol=5e-4)
+    small = PointCache(s, budget=1000)
+    list(s.chunks(cache=small))
+    assert not small.complete and not small.parts

@@ -23,6 +23,8 @@ from ironfield.apps.survey.units import CrsInfo, crs_from_header, optional_pypro
 
 F64 = npt.NDArray[np.float64]
 CHUNK_POINTS = 2_000_000
+#: decoded points kept between the two passes of a survey when they fit [bytes]
+CACHE_BYTES = 768 * 2**20
 
 
 @dataclass
@@ -54,10 +56,56 @@ class Survey:
     chunk_points: int = CHUNK_POINTS
     counts: list[int] = field(default_factory=list)
 
-    def chunks(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
-        """Yield every point once, in file order; ``progress(n)`` after each chunk."""
+    def chunks(
+        self, progress: Callable[[int], None] | None = None, cache: PointCache | None = None
+    ) -> Iterator[Chunk]:
+        """Yield every point once, in file order; ``progress(n)`` after each chunk.
+
+        With a ``cache``, the first full pass fills it and later passes replay it instead
+        of decompressing the files again.
+        """
+        if cache is not None and cache.complete:
+            yield from cache.replay(progress)
+            return
         for path, expected in zip(self.paths, self.counts, strict=True):
-            yield from _read_file(path, expected, self.crs, self.chunk_points, progress)
+            for ch in _read_file(path, expected, self.crs, self.chunk_points, progress):
+                if cache is not None:
+                    cache.keep(ch)
+                yield ch
+        if cache is not None:
+            cache.complete = cache.enabled
+
+
+class PointCache:
+    """Decoded points kept between passes, if the survey fits ``budget`` [bytes].
+
+    13 bytes a point: x, y, z as float32 offsets from the survey's lower corner (better
+    than 0.5 mm within 4 km) and the class code. Larger surveys are simply read twice, so
+    memory stays bounded either way.
+    """
+
+    def __init__(self, survey: Survey, budget: int = CACHE_BYTES) -> None:
+        self.enabled = survey.point_count * 13 <= budget
+        self.ref = (survey.bounds[0], survey.bounds[1], survey.bounds[2])
+        self.parts: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32],
+                               npt.NDArray[np.float32], npt.NDArray[np.uint8], str, int]] = []
+        self.complete = False
+
+    def keep(self, ch: Chunk) -> None:
+        if not self.enabled or self.complete:
+            return
+        rx, ry, rz = self.ref
+        self.parts.append(((ch.x - rx).astype(np.float32), (ch.y - ry).astype(np.float32),
+                           (ch.z - rz).astype(np.float32), ch.classification, ch.file,
+                           ch.start))
+
+    def replay(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
+        rx, ry, rz = self.ref
+        for x, y, z, c, f, s in self.parts:
+            if progress is not None:
+                progress(x.size)
+            yield Chunk(x.astype(np.float64) + rx, y.astype(np.float64) + ry,
+                        z.astype(np.float64) + rz, c, f, s)
 
 
 def _open(path: Path) -> laspy.LasReader:

@@ -2,7 +2,8 @@
 
 * ground: pass 1 builds SMRF's minimum surface, pass 2 classifies each chunk and writes it;
 * DEM: pass 1 fits SMRF (unless the file's own class 2 is used), pass 2 accumulates the
-  ground points of each chunk into per-cell statistics;
+  ground points of each chunk into per-cell statistics; a survey whose decoded points fit
+  :data:`~ironfield.apps.survey.io.CACHE_BYTES` is decompressed once, not twice;
 * volume and stockpile: DEMs on one lattice, then :mod:`.volume` / :mod:`.stockpile`.
 
 ``progress(stage, n_points_done_in_chunk, total_points)`` lets a CLI draw bars.
@@ -26,7 +27,7 @@ from ironfield.apps.survey.ground import (
     SmrfParams,
     smrf_from_chunks,
 )
-from ironfield.apps.survey.io import Chunk, Survey, open_survey, write_classified
+from ironfield.apps.survey.io import Chunk, PointCache, Survey, open_survey, write_classified
 
 F64 = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]
@@ -40,13 +41,14 @@ def _tick(progress: Progress | None, stage: str, total: int) -> Callable[[int], 
 
 
 def fit_ground(
-    survey: Survey, params: SmrfParams | None = None, progress: Progress | None = None
+    survey: Survey, params: SmrfParams | None = None, progress: Progress | None = None,
+    cache: PointCache | None = None,
 ) -> GroundModel:
-    """SMRF fitted on a survey in one streaming pass."""
+    """SMRF fitted on a survey in one streaming pass (filling ``cache`` if given)."""
     b = survey.bounds
 
     def chunks() -> Iterator[tuple[F64, F64, F64]]:
-        for ch in survey.chunks(_tick(progress, "ground model", survey.point_count)):
+        for ch in survey.chunks(_tick(progress, "ground model", survey.point_count), cache):
             yield ch.x, ch.y, ch.z
 
     return smrf_from_chunks(chunks, (b[0], b[1], b[3], b[4]), params,
@@ -97,9 +99,10 @@ def build_dem(
     b = survey.bounds
     if spec is None:
         spec = GridSpec.covering(b[0], b[1], b[3], b[4], cell)
-    model = fit_ground(survey, params, progress) if ground == "smrf" else None
+    cache = PointCache(survey) if ground == "smrf" else None
+    model = fit_ground(survey, params, progress, cache) if ground == "smrf" else None
     stats = CellStats(spec, b[2])
-    for ch in survey.chunks(_tick(progress, "grid", survey.point_count)):
+    for ch in survey.chunks(_tick(progress, "grid", survey.point_count), cache):
         if model is not None:
             keep = model.is_ground(ch.x, ch.y, ch.z)
         elif ground == "classified":
