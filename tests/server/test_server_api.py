@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import io
+from typing import Annotated
 
+import httpx
 import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from fastapi import APIRouter, Depends
 
 from ironfield.core.timeutil import NS_PER_S, now_ns
 from ironfield.runtime.platform import Platform
-from server.server_rig import FLOW, SETPOINT, STATE, TEMP, FakeConnector, Login, batch, feed
+from ironfield.server.app import create_app
+from ironfield.server.auth import Auth
+from ironfield.server.deps import Principal, require
+from server.server_rig import (
+    FLOW,
+    PASSWORD,
+    SETPOINT,
+    STATE,
+    TEMP,
+    FakeConnector,
+    Login,
+    batch,
+    feed,
+)
 
 T0 = 1_699_999_200 * NS_PER_S  # on an hour boundary: aggregates are epoch-aligned
 
@@ -189,3 +205,18 @@ async def test_oee_endpoint(platform: Platform, client_for: Login) -> None:
     assert a["shift"].endswith("A") and a["planned_s"] == 7 * 3600 and a["run_s"] == 6 * 3600
     assert np.isclose(a["availability"], 6 / 7) and a["oee"] is None
     assert (await c.get("/api/oee", params={"asset": "s1/a1/pump-2"})).status_code == 404
+
+
+async def test_app_plugins_add_routes_and_nav(platform: Platform, auth: Auth) -> None:
+    r = APIRouter()
+
+    @r.get("/api/apps/demo/ping")
+    async def ping(who: Annotated[Principal, Depends(require("viewer"))]) -> dict[str, str]:
+        return {"pong": who.name}
+
+    app = create_app(platform, auth=auth, routers=[r], nav=[("Welding", "/apps/welding")])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.get("/api/apps/demo/ping")).status_code == 401
+        await c.post("/api/auth/login", json={"username": "vic", "password": PASSWORD})
+        assert (await c.get("/api/apps/demo/ping")).json() == {"pong": "vic"}
+        assert 'href="/apps/welding"' in (await c.get("/alarms")).text

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -38,12 +38,18 @@ def create_app(
     auth: Auth | None = None,
     manage_platform: bool = False,
     live_max_hz: float = 10.0,
+    routers: Sequence[APIRouter] = (),
+    nav: Sequence[tuple[str, str]] = (),
 ) -> FastAPI:
     """The server for ``platform``.
 
     auth : users, sessions, tokens; default: users in ``<platform.data_dir>/users.json``.
     manage_platform : start the platform when the app starts and stop it when it stops
         (for ``uvicorn``-driven runs); leave False when the caller runs the platform.
+    live_max_hz : the highest update rate a live client may ask for.
+    routers : extra routes (an app plug-in's REST routes and pages); they can use the
+        dependencies of :mod:`ironfield.server.deps` (``require("operator")``, ``audit``).
+    nav : extra (label, href) links in the page header, e.g. ``("Welding", "/apps/welding")``.
     """
     if auth is None:
         auth = Auth.in_data_dir(platform.data_dir)
@@ -64,9 +70,10 @@ def create_app(
         description="Central control room API: assets, history, live values, alarms, commands.",
         docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan,
     )
-    app.state.ctx = ServerContext(platform=platform, auth=auth, live_max_hz=live_max_hz)
+    app.state.ctx = ServerContext(platform=platform, auth=auth, live_max_hz=live_max_hz,
+                                  settings={"nav": list(nav)})
     for r in (auth_routes.router, assets.router, history.router, events.router, alarms.router,
-              control.router, oee.router, pages.router):
+              control.router, oee.router, pages.router, *routers):
         app.include_router(r)
     app.add_api_websocket_route("/api/live", live_endpoint)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")

@@ -30,7 +30,9 @@ def _page(request: Request, name: str, active: str, **extra: Any) -> Response:
         nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(nxt, safe='')}", status_code=303)
     ctx = ctx_of(request)
-    data = {"user": who.name, "role": who.role, "nav": NAV, "active": active,
+    extra_nav = [(href, href, label) for label, href in ctx.settings.get("nav", [])]
+    data = {"user": who.name, "role": who.role, "nav": NAV[:-1] + extra_nav + NAV[-1:],
+            "active": active,
             "plant": ctx.platform.plant.plant, "title": extra.pop("title", active.title()),
             **extra}
     return templates.TemplateResponse(request, name, data)
