@@ -190,6 +190,7 @@ class HealthOut(BaseModel):
     tasks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     alarms: dict[str, Any] | None = None
     live_clients: int = 0
+    extra: dict[str, Any] = Field(default_factory=dict, description="other platform figures")
 
 
 class ShiftOee(BaseModel):

@@ -41,7 +41,11 @@ async def command(body: CommandIn, ctx: Ctx,
 @router.get("/health", response_model=HealthOut)
 async def health(ctx: Ctx, _: Annotated[Principal, Depends(require("viewer"))]) -> HealthOut:
     """The pipeline's counters, supervised tasks, bus subscribers, alarm counts."""
-    h = ctx.platform.health()
+    h = dict(ctx.platform.health())
     e = engine_of(ctx)
-    return HealthOut(**h, alarms=None if e is None else e.summary(),
-                     live_clients=int(ctx.settings.get("live_clients", 0)))
+    h.setdefault("alarms", None if e is None else e.summary())
+    h["live_clients"] = int(ctx.settings.get("live_clients", 0))
+    # Figures the platform adds later land in ``extra`` instead of breaking the model.
+    known = set(HealthOut.model_fields)
+    h["extra"] = {k: v for k, v in h.items() if k not in known}
+    return HealthOut.model_validate({k: v for k, v in h.items() if k in known or k == "extra"})
