@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from historian_cases import BACKENDS, T0, Factory, factory, walk
 
+from historian.historian_cases import T0, walk
 from ironfield.core.batch import Batch
 from ironfield.core.events import Event
 from ironfield.core.plant import RetentionSpec
 from ironfield.core.signals import SignalDef
 from ironfield.core.timeutil import NS_PER_DAY, NS_PER_H, NS_PER_MIN, NS_PER_S
 from ironfield.historian.base import DeadLetter, Historian
-
-
-@pytest.fixture(params=BACKENDS)
-def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
-    yield from factory(request.param, tmp_path)
-
-
-@pytest.fixture
-def hist(make: Factory) -> Iterator[Historian]:
-    h = make()
-    h.open()
-    yield h
-    h.close()
 
 
 def test_minmax_keeps_every_bucket_extreme_in_time_order(hist: Historian) -> None:

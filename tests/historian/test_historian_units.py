@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from historian_cases import T0
 
+from historian.historian_cases import T0
 from ironfield.core.batch import Batch
 from ironfield.core.timeutil import NS_PER_H, NS_PER_MIN
 from ironfield.historian.downsample import lttb

@@ -5,31 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from historian_cases import BACKENDS, T0, Factory, factory, first_wins, oracle, walk
 
+from historian.historian_cases import T0, Factory, first_wins, oracle, walk
 from ironfield.core.batch import Batch
 from ironfield.core.signals import SignalDef, SignalRegistry
 from ironfield.core.timeutil import NS_PER_H, NS_PER_MIN, NS_PER_S
 from ironfield.historian.base import Historian
 from ironfield.historian.duckdb import DuckDBHistorian
-
-
-@pytest.fixture(params=BACKENDS)
-def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
-    yield from factory(request.param, tmp_path)
-
-
-@pytest.fixture
-def hist(make: Factory) -> Iterator[Historian]:
-    h = make()
-    h.open()
-    yield h
-    h.close()
 
 
 def stored(h: Historian, n_sig: int) -> Batch:
@@ -185,11 +171,11 @@ def test_concurrent_writers_and_readers(hist: Historian) -> None:
     assert agg.column("count").to_pylist() == [2000] * 4
 
 
-def test_two_writers_on_one_postgres_schema(make: Factory, request: pytest.FixtureRequest) -> None:
+def test_two_writers_on_one_postgres_schema(pg_make: Factory) -> None:
     """Each writer's high-water mark is stale after the other writes: the unique key and
-    the slow path must still store every row once and count it once in the rollups."""
-    if "duckdb" in request.node.callspec.id:
-        pytest.skip("a DuckDB file has a single writer process by design")
+    the slow path must still store every row once and count it once in the rollups.
+    (A DuckDB file has a single writer process by design.)"""
+    make = pg_make
     rng = np.random.default_rng(6)
     full = walk(rng, 2, 1200)
     with make() as a, make() as b:
