@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from ironfield.runtime.platform import Platform
 from ironfield.server.app import create_app
 from ironfield.server.auth import Auth
 from ironfield.server.deps import Principal, require
+from ironfield.server.run import serve
 from server.server_rig import (
     FLOW,
     PASSWORD,
@@ -26,6 +29,7 @@ from server.server_rig import (
     Login,
     batch,
     feed,
+    free_port,
 )
 
 T0 = 1_699_999_200 * NS_PER_S  # on an hour boundary: aggregates are epoch-aligned
@@ -220,3 +224,20 @@ async def test_app_plugins_add_routes_and_nav(platform: Platform, auth: Auth) ->
         await c.post("/api/auth/login", json={"username": "vic", "password": PASSWORD})
         assert (await c.get("/api/apps/demo/ping")).json() == {"pong": "vic"}
         assert 'href="/apps/welding"' in (await c.get("/alarms")).text
+
+
+async def test_serve_runs_in_the_platforms_loop(platform: Platform, auth: Auth) -> None:
+    port = free_port()
+    started = asyncio.Event()
+    task = asyncio.create_task(serve(platform, port=port, auth=auth, started=started))
+    try:
+        await asyncio.wait_for(started.wait(), 20)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            r = await c.get("/login")
+            assert r.status_code == 200 and "ironfield" in r.text
+            r = await c.post("/api/auth/login", json={"username": "vic", "password": PASSWORD})
+            assert r.status_code == 200
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -51,8 +51,10 @@ async def serve(platform: Platform, *, host: str = "127.0.0.1", port: int = 8600
             await asyncio.sleep(0.02)
         if started is not None:
             started.set()
-        await task
+        # Shielded: cancelling serve() asks uvicorn to shut down cleanly (closing its
+        # sockets and the open WebSockets) instead of cancelling it half-way.
+        await asyncio.shield(task)
     finally:
         server.should_exit = True
         if not task.done():
-            await asyncio.wait([task], timeout=5)
+            await asyncio.wait([task], timeout=10)
