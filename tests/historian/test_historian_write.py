@@ -12,6 +12,7 @@ import pytest
 
 from historian.historian_cases import T0, Factory, first_wins, oracle, walk
 from ironfield.core.batch import Batch
+from ironfield.core.plant import RetentionSpec
 from ironfield.core.signals import SignalDef, SignalRegistry
 from ironfield.core.timeutil import NS_PER_H, NS_PER_MIN, NS_PER_S
 from ironfield.historian.base import Historian
@@ -236,3 +237,15 @@ def test_duckdb_file_without_write_sequence_is_migrated(tmp_path: Path) -> None:
         assert h.write(Batch.build([1, 1, 1], [5, 6, 7], [9.0, 2.0, 9.0])) == 1
         assert list(h.raw([1], 0, 10).rows()) == [(1, 5, 1.0, 192), (1, 6, 2.0, 192),
                                                    (1, 7, 3.0, 192)]
+
+
+def test_postgres_writer_survives_a_partition_dropped_by_another(pg_make: Factory) -> None:
+    day = 24 * NS_PER_H
+    with pg_make() as a, pg_make() as b:
+        a.write(Batch.build([0, 0], [T0 + 5, T0 + day + 5], [1.0, 2.0]))
+        b.write(Batch.build([1], [T0 + 6], [3.0]))  # b now knows day 1's partition
+        removed = a.apply_retention(T0 + 2 * day, {"default": RetentionSpec(raw="1d")})
+        assert removed["raw"] == 2 and removed.get("partitions_dropped") == 1
+        assert b.write(Batch.build([1], [T0 + 7], [4.0])) == 1  # late row for day 1
+        assert list(a.raw([0, 1], T0, T0 + 2 * day).rows()) == [
+            (0, T0 + day + 5, 2.0, 192), (1, T0 + 7, 4.0, 192)]

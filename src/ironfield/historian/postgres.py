@@ -74,22 +74,29 @@ class PostgresHistorian(Historian):
     def _writer(self) -> psycopg.Connection[Any]:
         if self._w is None:
             raise RuntimeError("historian is not open")
+        if self._w.broken or self._w.closed:  # server restarted: reconnect, re-stage
+            w = psycopg.connect(self.dsn, autocommit=True)
+            w.execute(pg_sql.STAGE.format(s=self.schema))
+            self._w = w
         return self._w
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
-        self._writer()
+        if self._w is None:
+            raise RuntimeError("historian is not open")
         try:
             c = self._pool.get_nowait()
         except queue.Empty:
             c = psycopg.connect(self.dsn, autocommit=True)
         try:
             yield c
-        finally:
-            try:
-                self._pool.put_nowait(c)
-            except queue.Full:
-                c.close()
+        except BaseException:
+            c.close()  # it may be broken; a new one is cheap next time
+            raise
+        try:
+            self._pool.put_nowait(c)
+        except queue.Full:
+            c.close()
 
     def _load_parts(self) -> None:
         rows = self._writer().execute(
@@ -157,6 +164,16 @@ class PostgresHistorian(Historian):
             return 0
         with self._wlock:
             b = prepare(batch)
+            try:
+                return self._write(b)
+            except pgerr.CheckViolation:
+                # "no partition for row": another worker's retention dropped a day we
+                # still believed in. Learn the partitions again and retry once.
+                self._load_parts()
+                return self._write(b)
+
+    def _write(self, b: Batch) -> int:
+        with self._wlock:
             self._ensure_partitions(b.ts)
             w = self._writer()
             fresh = self._cache.is_new(b)
