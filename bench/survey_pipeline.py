@@ -7,7 +7,7 @@ cone stockpile, machines, trees, 3 cm noise) as LAZ files with the truth in the 
 field, then runs in separate child processes (so each has its own peak memory):
 
 * ironfield: read -> SMRF ground filter -> 0.5 m DEM -> cut/fill, streaming in chunks
-  (decoded once and replayed from a 13-byte-a-point cache when under 768 MB, as
+  (decoded once and replayed from a 13-byte-a-point cache when under 512 MB, as
   ``pipeline.build_dem`` does; read twice above that);
 * whitebox-workflows: improved_ground_point_filter -> lidar_tin_gridding (0.5 m) of the
   ground class; cut/fill from its rasters with the same 0.1 m threshold (not timed).

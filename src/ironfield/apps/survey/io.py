@@ -24,7 +24,7 @@ from ironfield.apps.survey.units import CrsInfo, crs_from_header, optional_pypro
 F64 = npt.NDArray[np.float64]
 CHUNK_POINTS = 2_000_000
 #: decoded points kept between the two passes of a survey when they fit [bytes]
-CACHE_BYTES = 768 * 2**20
+CACHE_BYTES = 512 * 2**20
 
 
 @dataclass
