@@ -22,6 +22,7 @@ from ironfield.core.plant import parse_plant
 from ironfield.core.plugins import Command, CommandResult, Sink
 from ironfield.runtime.platform import Platform
 from ironfield.server.auth import USERS_FILE, Auth
+from ironfield.server.durable import settle
 from ironfield.server.run import make_server
 
 PLANT = """
@@ -122,7 +123,7 @@ async def feed(p: Platform, b: Batch, *, flush: bool = True) -> None:
     while service is not None and service.batches <= seen and time.monotonic() < deadline:
         await asyncio.sleep(0.005)
     if flush:
-        await p.pipeline.flush()
+        await settle(p)
 
 
 def free_port() -> int:

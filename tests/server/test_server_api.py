@@ -18,6 +18,7 @@ from ironfield.runtime.platform import Platform
 from ironfield.server.app import create_app
 from ironfield.server.auth import Auth
 from ironfield.server.deps import Principal, require
+from ironfield.server.durable import settle
 from ironfield.server.run import serve
 from server.server_rig import (
     FLOW,
@@ -123,8 +124,7 @@ async def test_alarm_lifecycle_over_rest_is_journaled(platform: Platform, client
     r = await c.post("/api/alarms/pump-hot.H/unshelve", json={"comment": "done"})
     assert r.json()["state"] != "shelved"
 
-    assert platform.pipeline is not None
-    await platform.pipeline.flush()
+    await settle(platform)
     evs = (await c.get("/api/events", params={"type": "alarm", "start": "now-1h"})).json()
     actions = [(e["payload"]["action"], e["payload"]["user"]) for e in evs]
     assert ("acknowledge", "otto") in actions and ("shelve", "otto") in actions
@@ -144,8 +144,7 @@ async def test_command_write_back_is_journaled_and_audited(platform: Platform, c
     assert fake.writes[0].user == "otto" and fake.writes[0].value == 1450
     r = await c.post("/api/commands", json={"signal": TEMP, "value": 1})
     assert r.status_code == 403  # not writable
-    assert platform.pipeline is not None
-    await platform.pipeline.flush()
+    await settle(platform)
     cmds = (await c.get("/api/events", params={"type": "command", "start": "now-1h"})).json()
     assert cmds[0]["payload"]["signal"] == SETPOINT and cmds[0]["payload"]["user"] == "otto"
     audits = (await c.get("/api/events", params={"type": "audit", "start": "now-1h"})).json()

@@ -15,6 +15,7 @@ from ironfield.runtime.platform import Platform
 from ironfield.server.app import create_app
 from ironfield.server.auth import Auth, UserStore, ensure_demo_user, role_rank
 from ironfield.server.auth.users import token_digest
+from ironfield.server.durable import settle
 from server.server_rig import FAST_HASHER, PASSWORD, SETPOINT, TEMP, Login, batch, feed
 
 
@@ -38,8 +39,7 @@ async def test_roles_gate_every_write(platform: Platform, client_for: Login) -> 
     r = await erin.post("/api/alarms/service", json={"asset": "s1/a1/pump-1", "out_of_service": True})
     assert r.status_code == 200 and {a["state"] for a in r.json()} == {"out_of_service"}
     assert (await otto.post("/api/alarms/pump-hot.H/ack", json={})).status_code == 409
-    assert platform.pipeline is not None
-    await platform.pipeline.flush()
+    await settle(platform)
     audits = (await erin.get("/api/events", params={"type": "audit", "start": "now-1h"})).json()
     denied = [a["payload"] for a in audits if a["payload"]["action"] == "denied"]
     assert {d["user"] for d in denied} == {"vic", "otto"}

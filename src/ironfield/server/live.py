@@ -49,6 +49,7 @@ from ironfield.core.batch import Batch
 from ironfield.core.signals import SignalRegistry, in_subtree
 from ironfield.core.timeutil import now_ns
 from ironfield.server.deps import ServerContext, ctx_of, principal_of
+from ironfield.server.durable import settle
 from ironfield.server.fanout import Group, Hub, Member, Names, encode
 
 log = logging.getLogger("ironfield.server.live")
@@ -117,9 +118,7 @@ class LiveClient:
 
     async def _replay(self, names: Names, ids: list[int], since: int) -> None:
         p = self.ctx.platform
-        if p.pipeline is not None:
-            with contextlib.suppress(Exception):
-                await p.pipeline.flush()
+        await settle(p)
         h = p.historian
         if h is None or not ids:
             return
