@@ -203,9 +203,10 @@ async def live_endpoint(ws: WebSocket) -> None:
                 break
             await client.handle(msg)
             if client.sender is not None and client.sender.done():
-                exc = client.sender.exception()
-                if exc is not None and not isinstance(exc, WebSocketDisconnect):
-                    raise exc
+                # The outbox died (the socket broke while sending): this client is over.
+                if not client.sender.cancelled() and client.sender.exception() is not None:
+                    log.debug("live sender ended: %r", client.sender.exception())
+                break
     except Refused as r:
         with contextlib.suppress(Exception):
             await ws.close(r.code, r.reason)
