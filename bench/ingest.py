@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import paho.mqtt.client as mqtt
-import pyarrow as pa
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ironfield.core.batch import Batch

@@ -155,11 +155,22 @@ class Platform:
         for cid, conn in self.connectors.items():
             self.supervise(f"connector/{cid}", lambda c=conn: c.run(pipeline))  # type: ignore[misc]
         self.supervise("signal-sync", self._sync_signals)
+        self.supervise("retention", self._retention)
         engine = self.services.get("alarms")
         if isinstance(engine, AlarmEngine):
             service = AlarmService(engine, self.bus)
             self.services["alarm_service"] = service
             self.supervise("alarms", service.run)
+
+    async def _retention(self) -> None:
+        """Apply each signal class's retention once an hour (and once at start)."""
+        assert self.historian is not None
+        h = self.historian
+        while True:
+            dropped = await asyncio.to_thread(h.apply_retention, now_ns(), self.plant.historian.retention)
+            if any(dropped.values()):
+                log.info("retention dropped %s", dropped)
+            await asyncio.sleep(3600)
 
     async def _sync_signals(self) -> None:
         known = len(self.registry)
