@@ -96,7 +96,10 @@ class PointCache:
             return
         rx, ry, rz = self.ref
         self.parts.append(((ch.x - rx).astype(np.float32), (ch.y - ry).astype(np.float32),
-                           (ch.z - rz).astype(np.float32), ch.classification, ch.file,
+                           (ch.z - rz).astype(np.float32),
+                           # a copy: the chunk's class codes are a view into laspy's whole
+                           # decoded record, which would otherwise stay alive with it
+                           np.array(ch.classification, dtype=np.uint8, copy=True), ch.file,
                            ch.start))
 
     def replay(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
