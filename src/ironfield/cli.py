@@ -76,7 +76,9 @@ def check(plant: Annotated[Path, typer.Argument(help="plant file (YAML)")]) -> N
 
 
 async def _serve(plant_file: Path, data_dir: Path | None, seconds: float | None,
-                 overrides: dict[str, Any] | None = None, extra: Any = None) -> None:
+                 overrides: dict[str, Any] | None = None, extra: Any = None,
+                 ui: bool = True, port: int | None = None, on_ready: Any = None) -> None:
+    from ironfield.cli_remote import publish_endpoint, withdraw_endpoint
     from ironfield.runtime.platform import Platform
 
     platform = Platform.from_file(plant_file, data_dir=data_dir)
@@ -85,12 +87,30 @@ async def _serve(plant_file: Path, data_dir: Path | None, seconds: float | None,
             for k, v in overrides.get(c.id, {}).items():
                 setattr(c, k, v)
     platform.open()
+    if ui:
+        _check_port_free(platform.plant.server.host, platform.plant.server.port if port is None else port)
     await platform.start()
     console.print(
         f"[green]ironfield[/green] plant {platform.plant.plant!r}: {len(platform.registry)} signals, "
         f"historian {platform.plant.historian.backend} in {platform.data_dir}"
     )
     tasks: list[asyncio.Task[Any]] = []
+    published = False
+    if on_ready is not None:
+        on_ready(platform)  # before the server starts: it reads its users once, at start
+    if ui:
+        from ironfield.server.run import serve as serve_http
+
+        host = platform.plant.server.host
+        port = platform.plant.server.port if port is None else port
+        url = f"http://{host}:{port}"
+        _check_port_free(host, port)
+        publish_endpoint(platform.data_dir, url)
+        published = True
+        started = asyncio.Event()
+        tasks.append(asyncio.create_task(serve_http(platform, host=host, port=port, started=started)))
+        await asyncio.wait_for(started.wait(), 30)
+        console.print(f"control room: [bold]{url}/[/bold]  (API: {url}/openapi.json)")
     if extra is not None:
         tasks.append(asyncio.create_task(extra(platform)))
     try:
@@ -103,7 +123,21 @@ async def _serve(plant_file: Path, data_dir: Path | None, seconds: float | None,
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if published:
+            withdraw_endpoint(platform.data_dir)
         await platform.stop()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise IronfieldError(
+                f"HTTP port {host}:{port} is already in use (another ironfield?); choose one with --port"
+            ) from None
 
 
 @app.command("serve")
@@ -111,12 +145,14 @@ def serve(
     plant: Annotated[Path, typer.Option("--plant", "-p", help="plant file (YAML)")],
     data_dir: Annotated[Path | None, typer.Option(help="where embedded data lives")] = None,
     seconds: Annotated[float | None, typer.Option("--for", help="stop after this many seconds")] = None,
+    ui: Annotated[bool, typer.Option("--ui/--no-ui", help="serve the control room and API")] = True,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default: the plant file's server.port)")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the platform for a plant file: connectors, pipeline, historian."""
+    """Run the platform for a plant file: connectors, pipeline, historian, alarms, API and UI."""
     _logging(verbose)
     try:
-        asyncio.run(_serve(plant, data_dir, seconds))
+        asyncio.run(_serve(plant, data_dir, seconds, ui=ui, port=port))
     except IronfieldError as e:
         _fail(e)
     except KeyboardInterrupt:
@@ -163,6 +199,7 @@ def demo(
     broker: Annotated[str | None, typer.Option(help="use this MQTT broker (mqtt://host:port) instead of the embedded one")] = None,
     data_dir: Annotated[Path, typer.Option(help="where the demo keeps its data")] = Path("data/demo"),
     seconds: Annotated[float | None, typer.Option("--for", help="stop after this many seconds")] = None,
+    port: Annotated[int, typer.Option(help="HTTP port of the control room")] = 8600,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run both demo sites, simulated, on this machine with no servers to install."""
@@ -176,29 +213,36 @@ def demo(
         from paho.mqtt.enums import MQTTProtocolVersion
 
         embedded = None
+        http_port = port
         if broker is None:
-            embedded, port = await start_embedded_broker()
+            embedded, mqtt_port = await start_embedded_broker()
             host, protocol = "127.0.0.1", "3.1.1"
-            console.print(f"embedded MQTT broker (amqtt) on 127.0.0.1:{port}")
+            console.print(f"embedded MQTT broker (amqtt) on 127.0.0.1:{mqtt_port}")
         else:
             from urllib.parse import urlparse
 
             u = urlparse(broker)
-            host, port, protocol = u.hostname or "127.0.0.1", u.port or 1883, "5"
-        site = SimulatedSite(host, port, protocol=MQTTProtocolVersion.MQTTv311 if protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5)
+            host, mqtt_port, protocol = u.hostname or "127.0.0.1", u.port or 1883, "5"
+        site = SimulatedSite(host, mqtt_port, protocol=MQTTProtocolVersion.MQTTv311 if protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5)
 
         async def extra(platform: Any) -> None:
             console.print(
-                f"simulated site publishing to mqtt://{host}:{port}; try: "
-                f"ironfield query luobei/pit/truck-01/soc_pct --data-dir {data_dir} --last"
+                f"simulated site publishing to mqtt://{host}:{mqtt_port}; try: "
+                f"ironfield query 'luobei/pit/truck-01/*' --data-dir {data_dir} --last"
             )
             await site.run()
+
+        def ready(platform: Any) -> None:
+            from ironfield.server.auth import ensure_demo_user
+
+            name, password = ensure_demo_user(platform.data_dir)
+            console.print(f"log in as [bold]{name}[/bold] / [bold]{password}[/bold] (demo only)")
 
         try:
             await _serve(
                 plant_path("demo"), data_dir, seconds,
-                overrides={"site-mqtt": {"url": f"mqtt://{host}:{port}", "protocol": protocol}},
-                extra=extra,
+                overrides={"site-mqtt": {"url": f"mqtt://{host}:{mqtt_port}", "protocol": protocol}},
+                extra=extra, port=http_port, on_ready=ready,
             )
         finally:
             if embedded is not None:
@@ -227,8 +271,15 @@ def _open_historian(plant: Path | None, data_dir: Path | None) -> tuple[Any, Pla
         hspec = HistorianSpec(path=found[0].name) if found else HistorianSpec()
     if hspec.backend == "duckdb" and not (dd / hspec.path).exists():
         raise IronfieldError(f"no historian at {dd / hspec.path} (give --plant or --data-dir)")
-    h = open_historian(hspec, dd)
-    h.open()
+    try:
+        h = open_historian(hspec, dd)
+    except Exception as e:
+        if "lock" in str(e).lower():
+            raise IronfieldError(
+                f"{dd / hspec.path} is held by a running ironfield that has no API to ask "
+                "(start it with the UI, or stop it first)"
+            ) from None
+        raise
     return h, spec
 
 
@@ -245,9 +296,29 @@ def query(
     limit: Annotated[int, typer.Option(help="at most this many rows")] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Print values from the historian."""
+    """Print values from the historian (through the running server when there is one)."""
+    from ironfield.cli_remote import Remote
+
+    dd = data_dir or (Path(load_plant(plant).data_dir) if plant else Path("data/demo"))
+    remote = Remote.find(dd)
+    rows: list[dict[str, Any]] = []
+    if remote is not None:
+        try:
+            if last:
+                rows = remote.last(signals)
+            elif agg:
+                rows = remote.aggregate(signals, start, end, agg)
+            else:
+                rows = remote.series(signals, start, end, points)
+        except IronfieldError as e:
+            _fail(e)
+            return
+        finally:
+            remote.close()
+        _print_rows(rows if last else rows[-limit:], as_json)
+        return
     try:
-        h, _ = _open_historian(plant, data_dir)
+        h, _ = _open_historian(plant, dd)
     except IronfieldError as e:
         _fail(e)
         return
@@ -264,7 +335,6 @@ def query(
                 _fail(IronfieldError(f"unknown signal {s!r}"))
         paths = {i: p for p, i in mapping.items()}
         t0, t1 = parse_time(start), parse_time(end)
-        rows: list[dict[str, Any]] = []
         if last:
             b = h.last(ids)
             rows = [{"signal": paths[s], "ts": format_ns(t), "value": v, "quality": q} for s, t, v, q in b.rows()]
@@ -279,19 +349,52 @@ def query(
         else:
             b = h.raw(ids, t0, t1)
             rows = [{"signal": paths[s], "ts": format_ns(t), "value": v, "quality": q} for s, t, v, q in b.rows()]
-        rows = rows[-limit:] if not last else rows
-        if as_json:
-            console.print_json(json.dumps(rows))
-            return
-        if not rows:
-            console.print("no values in that range")
-            return
-        table = Table(*rows[0].keys())
-        for r in rows:
-            table.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r.values()))
-        console.print(table)
+        _print_rows(rows if last else rows[-limit:], as_json)
     finally:
         h.close()
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print("no values in that range")
+        return
+    table = Table(*rows[0].keys())
+    for r in rows:
+        table.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in r.values()))
+    console.print(table)
+
+
+@app.command("write")
+def write(
+    signal: Annotated[str, typer.Argument(help="writable signal path")],
+    value: Annotated[float, typer.Argument(help="new value, in the signal's unit")],
+    reason: Annotated[str, typer.Option(help="why (kept in the command journal)")] = "",
+    plant: Annotated[Path | None, typer.Option("--plant", "-p")] = None,
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Send a setpoint down to the device that owns it (through the running platform)."""
+    from ironfield.cli_remote import Remote
+
+    dd = data_dir or (Path(load_plant(plant).data_dir) if plant else Path("data/demo"))
+    remote = Remote.find(dd)
+    if remote is None:
+        _fail(IronfieldError(f"no running ironfield found for {dd} (start `ironfield serve` first)"))
+        return
+    try:
+        r = remote.command(signal, value, reason)
+    except IronfieldError as e:
+        _fail(e)
+        return
+    finally:
+        remote.close()
+    status = r.get("status", "?")
+    colour = "green" if status == "confirmed" else "red"
+    console.print(f"[{colour}]{status}[/{colour}] {signal}: {r.get('old_value')} -> {r.get('new_value')} {r.get('message', r.get('detail', ''))}")
+    if status != "confirmed":
+        raise typer.Exit(1)
 
 
 @app.command("bench")

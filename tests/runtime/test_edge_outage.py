@@ -134,7 +134,7 @@ connectors:
     order.subscribe("ironfield/edge/+/batch", qos=1)
 
     edge_log, central_log = tmp_path / "edge.log", tmp_path / "central.log"
-    central = ironfield(["serve", "--plant", str(tmp_path / "central.yaml"), "--data-dir", str(tmp_path / "central")], central_log)
+    central = ironfield(["serve", "--no-ui", "--plant", str(tmp_path / "central.yaml"), "--data-dir", str(tmp_path / "central")], central_log)
     edge = ironfield(["edge", "--plant", str(tmp_path / "edge.yaml"), "--data-dir", str(tmp_path / "edge")], edge_log)
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     sent = 0

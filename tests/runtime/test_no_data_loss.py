@@ -66,7 +66,7 @@ connectors:
 def start(plant: Path, data: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "ironfield.cli", "serve", "--plant", str(plant), "--data-dir", str(data)],
+            [sys.executable, "-m", "ironfield.cli", "serve", "--no-ui", "--plant", str(plant), "--data-dir", str(data)],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
