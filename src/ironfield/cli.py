@@ -420,6 +420,16 @@ def bench(
     raise typer.Exit(rc)
 
 
+def _mount_apps() -> None:
+    """Apps that bring their own commands (the CLI sits above every layer)."""
+    from ironfield.apps.survey.cli import app as survey_app
+
+    app.add_typer(survey_app, name="survey", help="drone LiDAR surveys: ground, DEM, volumes, stockpiles")
+
+
+_mount_apps()
+
+
 def main() -> None:
     app()
 
