@@ -94,11 +94,11 @@ def test_retention_without_default_keeps_unlisted_classes(hist: Historian) -> No
 
 def test_events_idempotent_and_filtered(hist: Historian) -> None:
     evs = [
-        Event.make("alarm", "luobei/pit/truck-07", {"state": "active"}, ts=T0 + 3),
-        Event.make("alarm", "luobei/pit/truck-07/motor", {"state": "ack"}, ts=T0 + 1),
+        Event.make("test.state", "luobei/pit/truck-07", {"state": "active"}, ts=T0 + 3),
+        Event.make("test.state", "luobei/pit/truck-07/motor", {"state": "ack"}, ts=T0 + 1),
         Event.make("weld", "hongqi/body-shop/line-3", {"ms": 212.5}, ts=T0 + 2),
-        Event.make("alarm", "luobei/pit/truck-070", {"state": "x"}, ts=T0 + 4),
-        Event.make("alarm", "luobei/pit/truck_07", {"state": "y"}, ts=T0 + 5),
+        Event.make("test.state", "luobei/pit/truck-070", {"state": "x"}, ts=T0 + 4),
+        Event.make("test.state", "luobei/pit/truck_07", {"state": "y"}, ts=T0 + 5),
     ]
     assert hist.write_events(evs) == 5
     assert hist.write_events([*evs, evs[0]]) == 0
