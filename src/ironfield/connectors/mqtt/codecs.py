@@ -7,12 +7,12 @@ all, so a half-understood message never leaves half its values behind.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ironfield.core.batch import Batch
 from ironfield.core.errors import MalformedPayloadError
@@ -79,9 +79,11 @@ def _quality(x: Any, where: str) -> int:
 
 
 def _json(payload: bytes) -> Any:
+    # orjson parses numbers about twice as fast as the standard library, and numbers are
+    # most of what a plant sends
     try:
-        return json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as e:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as e:
         raise MalformedPayloadError(f"not JSON: {e}") from None
 
 
