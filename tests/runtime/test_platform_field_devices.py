@@ -1,17 +1,19 @@
 """A plant file with a SunSpec inverter and an OPC UA PLC (simulated, on loopback): their
-values land in the historian, and a setpoint sent through the platform reaches the PLC
-and is journaled."""
+values land in the historian, and a setpoint sent through the HTTP API reaches the PLC
+and is journaled (who, what, old and new value, result)."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import httpx
 from ruamel.yaml import YAML
 
 from ironfield.connectors.sim.devices import SimDevices
-from ironfield.core.plugins import Command
 from ironfield.runtime.platform import Platform
+from ironfield.server.app import create_app
+from ironfield.server.auth import USERS_FILE, UserStore
 
 INV, PLC = "mine/energy/inverter-01", "mine/plant/plc"
 
@@ -41,10 +43,19 @@ async def test_field_devices_to_historian_and_setpoint_journaled(tmp_path: Path)
                 counter = p.registry.id(f"{PLC}/counter")
                 while len(h.last([power, counter])) < 2:
                     await asyncio.sleep(0.1)
-            ok = await p.command(Command(f"{PLC}/speed_setpoint_mps", 2.5, user="alice", reason="ramp up"))
-            refused = await p.command(Command(f"{PLC}/speed_setpoint_mps", 9.0, user="alice"))
-            assert ok.status == "confirmed" and ok.new_value == 2.5
-            assert refused.status == "rejected" and "limit" in refused.message
+            # an engineer's machine token, through the real HTTP API
+            store = UserStore(p.data_dir / USERS_FILE)
+            store.set_user("alice", "a-long-enough-password", "engineer")
+            token, _ = store.create_token("alice", "test")
+            app = create_app(p)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                         headers={"Authorization": f"Bearer {token}"}) as c:
+                r_ok = await c.post("/api/commands", json={"signal": f"{PLC}/speed_setpoint_mps",
+                                                           "value": 2.5, "reason": "ramp up"})
+                r_bad = await c.post("/api/commands", json={"signal": f"{PLC}/speed_setpoint_mps", "value": 9.0})
+            ok, refused = r_ok.json(), r_bad.json()
+            assert ok["status"] == "confirmed" and ok["new_value"] == 2.5, ok
+            assert refused["status"] == "rejected" and "limit" in refused["message"], refused
             speed = p.registry.id(f"{PLC}/conveyor_speed_mps")
             async with asyncio.timeout(30):
                 while True:
@@ -59,5 +70,6 @@ async def test_field_devices_to_historian_and_setpoint_journaled(tmp_path: Path)
             await p.stop()
     first = journal[0].payload
     assert first["user"] == "alice" and first["status"] == "confirmed" and first["new_value"] == 2.5
+    assert first["old_value"] == 1.5  # the PLC's setpoint before, read back by the connector
     assert first["signal"] == f"{PLC}/speed_setpoint_mps" and first["reason"] == "ramp up"
     assert journal[1].payload["status"] == "rejected"
