@@ -11,7 +11,14 @@ import pytest
 from ironfield.runtime.platform import Platform
 from ironfield.server.app import create_app
 from ironfield.server.auth import Auth
-from server.server_rig import PASSWORD, LiveServer, Login, make_auth, make_platform
+from server.server_rig import (
+    PASSWORD,
+    LiveServer,
+    Login,
+    make_auth,
+    make_platform,
+    stop_platform,
+)
 
 
 @pytest.fixture
@@ -21,7 +28,7 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
     try:
         yield p
     finally:
-        await p.stop()
+        await stop_platform(p)
 
 
 @pytest.fixture
