@@ -39,7 +39,9 @@ class AlarmService:
                 item = None
                 if wait > 0:
                     try:
-                        item = await asyncio.wait_for(sub.get(), wait)
+                        # not wait_for: on 3.11 it can swallow a cancellation (gh-86296)
+                        async with asyncio.timeout(wait):
+                            item = await sub.get()
                     except TimeoutError:
                         item = None
                 else:

@@ -99,6 +99,7 @@ class Pipeline:
         self._pending_dead: list[DeadLetter] = []
         self._oldest_pending_ns = 0
         self._wake = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self._space = asyncio.Event()
         self._space.set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="historian-writer")
@@ -249,7 +250,11 @@ class Pipeline:
         return written
 
     async def flush(self) -> None:
-        """Write everything pending now (and wait for it)."""
+        """Write everything pending now, and wait for it and for any write in flight."""
+        async with self._flush_lock:
+            await self._flush_locked()
+
+    async def _flush_locked(self) -> None:
         if not (self._pending or self._pending_acks or self._pending_events or self._pending_dead):
             return
         batch, acks, events, dead, started = self._take()
@@ -282,8 +287,12 @@ class Pipeline:
         try:
             while True:
                 timeout = self.flush_interval_ns / 1e9
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that lands as the inner wait completes (CPython gh-86296),
+                # which would leave stop() waiting forever
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
                 self._wake.clear()
                 if self._metric_ids and time.monotonic_ns() >= next_metrics:
                     next_metrics = time.monotonic_ns() + self._metrics_interval_ns
