@@ -78,8 +78,8 @@ class SimulatedSite:
                            ("motor_temp_c", tr.motor_temp), ("battery_power_kw", power),
                            ("state", STATES[name])):
                 self._pub(f"{base}/{sig}", f"{v:.3f}")
-        # crusher: bearing temperature drifts up past its alarm limit every few minutes
-        self.bearing = 75 + 14 * math.sin(t / 90) + self.rng.gauss(0, 0.3)
+        # crusher: bearing temperature swings past its 85 degC alarm limit for ~20 s of every 75 s, so a newcomer sees an alarm soon
+        self.bearing = 76 + 14 * math.sin(t / 12) + self.rng.gauss(0, 0.3)
         tph = 900 + 80 * math.sin(t / 37) + self.rng.gauss(0, 10)
         for sig, v in (("throughput_tph", tph), ("power_kw", tph * 0.62), ("bearing_temp_c", self.bearing)):
             self._pub(f"luobei/crusher/primary-crusher/{sig}", f"{v:.3f}")
