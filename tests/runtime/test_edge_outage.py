@@ -145,7 +145,7 @@ connectors:
         pub.connect("127.0.0.1", 1883)
         pub.loop_start()
         stop = threading.Event()
-        t0 = 1_760_000_000_000
+        t0 = time.time_ns() // 1_000_000 - 3_600_000  # [ms] within retention
 
         def stream() -> None:
             nonlocal sent

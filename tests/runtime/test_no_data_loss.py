@@ -32,7 +32,8 @@ from services import POSTGRES, require_service
 SIGNALS = 4
 PER_MSG = 25  # timestamps per message per signal -> 100 values a message
 MESSAGES = 400
-T0 = 1_750_000_000_000  # ms
+# an hour ago [ms]: recent enough that the platform's retention (90 d raw) keeps it
+T0 = time.time_ns() // 1_000_000 - 3_600_000
 
 
 def plant_yaml(unique: str, backend: str) -> str:
