@@ -82,7 +82,7 @@ def start_publishers(topics: list[str], payloads: list[bytes], procs: int = 1) -
 def plant(prefix: str, fmt: str, backend: str, schema: str) -> PlantSpec:
     n = SIGNALS_A if fmt == "columnar" else SIGNALS_B
     hist: dict[str, Any] = {"backend": backend, "path": "bench.duckdb", "flush_rows": FLUSH_ROWS,
-                            "flush_interval": "100ms"}
+                            "flush_interval": os.environ.get("IRONFIELD_BENCH_FLUSH_INTERVAL", "100ms")}
     if backend == "postgres":
         hist |= {"dsn": PG, "schema": schema}
     topic = ({"topic": f"{prefix}/a/eq/batch", "format": "columnar", "signal": f"{prefix}/a/eq/{{key}}"}
