@@ -45,7 +45,7 @@ def test_demo_query_and_write(tmp_path: Path, free_port: int) -> None:
                  "--reason", "test", cwd=tmp_path)
         assert ok.returncode == 0 and "confirmed" in ok.stdout, ok.stdout + ok.stderr
         bad = run("write", "luobei/crusher/primary-crusher/feed_setpoint_tph", "5000", "--data-dir", "d", cwd=tmp_path)
-        assert bad.returncode == 1 and "outside the signal's limits" in bad.stdout
+        assert bad.returncode == 1 and "above its high limit" in bad.stdout
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(30)

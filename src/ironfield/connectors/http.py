@@ -31,16 +31,17 @@ from typing import Literal
 
 import numpy as np
 import uvicorn
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ironfield.connectors.fieldcommon import validate_spec
 from ironfield.connectors.lineprotocol import PRECISION, parse
 from ironfield.connectors.mqtt.topics import fill
 from ironfield.core.batch import Batch
-from ironfield.core.errors import MalformedPayloadError, PlantFileError
+from ironfield.core.errors import MalformedPayloadError
 from ironfield.core.plant import ConnectorSpec
 from ironfield.core.plugins import Command, CommandResult, ConnectorContext, Sink
 from ironfield.core.quality import Quality
@@ -194,13 +195,6 @@ class InfluxConnector:
 
 
 def create(spec: ConnectorSpec, ctx: ConnectorContext) -> InfluxConnector:
-    try:
-        s = InfluxSpec.model_validate(spec.model_dump())
-    except ValidationError as e:
-        raise PlantFileError(ctx.plant_file, [
-            (None, f"connectors[{spec.id}]." + ".".join(str(x) for x in err["loc"]), err["msg"])
-            for err in e.errors()
-        ]) from None
-    return InfluxConnector(s, ctx.registry)
+    return InfluxConnector(validate_spec(InfluxSpec, spec, ctx.plant_file), ctx.registry)
 
 

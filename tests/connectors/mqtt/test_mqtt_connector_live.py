@@ -197,7 +197,7 @@ async def test_write_back_publishes_and_enforces_limits(mosquitto: tuple[str, in
     sub.loop_stop()
     assert ok.status == "confirmed"
     assert json.loads(got[0])["v"] == 42.0 and json.loads(got[0])["user"] == "op1"
-    assert too_high.status == "rejected" and "outside the signal's limits" in too_high.message
+    assert too_high.status == "rejected" and "above its high limit" in too_high.message
     assert read_only.status == "rejected" and "read-only" in read_only.message
     assert len(got) == 1
 

@@ -26,9 +26,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from pydantic import ValidationError
 
 from ironfield.connectors import wire
+from ironfield.connectors.fieldcommon import refuse_reason, validate_spec
 from ironfield.connectors.mqtt import sparkplug as spb
 from ironfield.connectors.mqtt.codecs import (
     TS_FACTOR,
@@ -40,7 +40,7 @@ from ironfield.connectors.mqtt.codecs import (
 from ironfield.connectors.mqtt.config import MqttConnectorSpec, TopicSpec
 from ironfield.connectors.mqtt.topics import TopicTemplate, fill, minimal_filters, specificity
 from ironfield.core.batch import Batch
-from ironfield.core.errors import CommandRejectedError, MalformedPayloadError, PlantFileError
+from ironfield.core.errors import MalformedPayloadError
 from ironfield.core.events import Event
 from ironfield.core.plant import ConnectorSpec
 from ironfield.core.plugins import Command, CommandResult, ConnectorContext, Sink
@@ -406,13 +406,9 @@ class MqttConnector:
         return False
 
     async def write(self, command: Command) -> CommandResult:
-        d = self.registry.definition(command.signal) if command.signal in self.registry else None
-        if d is None:
-            return CommandResult("rejected", message=f"unknown signal {command.signal!r}")
-        try:
-            check_writable(d, command.value)
-        except CommandRejectedError as e:
-            return CommandResult("rejected", message=str(e))
+        reason = refuse_reason(self.registry, command)
+        if reason is not None:
+            return CommandResult("rejected", message=reason)
         client = self._client
         if client is None or not self.connected.is_set():
             return CommandResult("failed", message=f"MQTT connector {self.id} is not connected")
@@ -434,28 +430,8 @@ class MqttConnector:
         return CommandResult("confirmed", new_value=value, message=f"published to {topic} (PUBACK)")
 
 
-def check_writable(d: SignalDef, value: object) -> None:
-    """Refuse a write before anything is sent: read-only signal, non-number, out of limits."""
-    if not d.writable:
-        raise CommandRejectedError(f"{d.path} is read-only (set 'writable: true' in the plant file)")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        v = float(value)
-        if not math.isfinite(v):
-            raise CommandRejectedError(f"{d.path}: value {value!r} is not finite")
-        if (d.low is not None and v < d.low) or (d.high is not None and v > d.high):
-            raise CommandRejectedError(
-                f"{d.path}: {v:g} {d.unit} is outside the signal's limits [{d.low}, {d.high}]"
-            )
-
-
 def create(spec: ConnectorSpec, ctx: ConnectorContext) -> MqttConnector:
     """Entry point ``ironfield.connectors: mqtt``."""
-    try:
-        s = MqttConnectorSpec.model_validate(spec.model_dump())
-    except ValidationError as e:
-        raise PlantFileError(ctx.plant_file, [
-            (None, f"connectors[{spec.id}]." + ".".join(str(x) for x in err["loc"]), err["msg"])
-            for err in e.errors()
-        ]) from None
+    s = validate_spec(MqttConnectorSpec, spec, ctx.plant_file)
     return MqttConnector(s, ctx.registry, plant_file=ctx.plant_file)
 
