@@ -7,15 +7,16 @@ through ``ironfield.apps``. Built-in plug-ins register exactly as a third-party 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ironfield.core.batch import Batch
+from ironfield.core.bus import Bus
 from ironfield.core.events import Event
 from ironfield.core.plant import ConnectorSpec, PlantSpec
-from ironfield.core.signals import SignalRegistry
+from ironfield.core.signals import SignalDef, SignalRegistry
 from ironfield.core.timeutil import now_ns
 
 Ack = Callable[[], None]
@@ -92,3 +93,34 @@ class ConnectorContext:
 
 class ConnectorFactory(Protocol):
     def __call__(self, spec: ConnectorSpec, ctx: ConnectorContext) -> Connector: ...
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What an app's processors get from the platform."""
+
+    name: str
+    config: Mapping[str, Any]  # the app's section of the plant file (``apps: {name: ...}``)
+    plant: PlantSpec
+    registry: SignalRegistry
+    bus: Bus  # subscribe to batches and events
+    data_dir: Path
+    submit: Callable[[Batch], Awaitable[None]]  # derived values, into the pipeline
+    emit: Callable[[Event], None]  # events, stored and streamed
+    command: Callable[[Command], Awaitable[CommandResult]]  # write-back, journaled
+    history: Any  # the historian (read side: raw, aggregate, last, events)
+
+
+@runtime_checkable
+class App(Protocol):
+    """An app plug-in (entry-point group ``ironfield.apps``, value: a no-argument factory).
+
+    ``signals`` declares the derived signals the app writes (registered before anything
+    starts); ``run`` is its processing, supervised and restarted by the runtime.
+    """
+
+    name: str
+
+    def signals(self, config: Mapping[str, Any], plant: PlantSpec) -> list[SignalDef]: ...
+
+    async def run(self, ctx: AppContext) -> None: ...

@@ -20,11 +20,19 @@ from typing import Any
 from ironfield.alarms.engine import AlarmEngine
 from ironfield.alarms.errors import AlarmRuleError
 from ironfield.alarms.service import AlarmService
+from ironfield.core.batch import Batch
 from ironfield.core.bus import Bus
 from ironfield.core.errors import PlantFileError
 from ironfield.core.events import Event
 from ironfield.core.plant import PlantSpec, load_plant, locate
-from ironfield.core.plugins import Command, CommandResult, Connector, ConnectorContext
+from ironfield.core.plugins import (
+    App,
+    AppContext,
+    Command,
+    CommandResult,
+    Connector,
+    ConnectorContext,
+)
 from ironfield.core.signals import SignalRegistry
 from ironfield.core.timeutil import NS_PER_DAY, now_ns, parse_duration
 from ironfield.historian import open_historian
@@ -54,6 +62,9 @@ class Platform:
     pipeline: Pipeline | None = None
     connectors: dict[str, Connector] = field(default_factory=dict)
     services: dict[str, Any] = field(default_factory=dict)
+    apps: dict[str, App] = field(default_factory=dict)
+    # apps by name, for embedding and tests; otherwise found through entry points
+    app_factories: dict[str, Callable[[], App]] = field(default_factory=dict)
     tasks: dict[str, TaskHealth] = field(default_factory=dict)
     started_ns: int = 0
     _running: list[asyncio.Task[None]] = field(default_factory=list)
@@ -89,6 +100,29 @@ class Platform:
             factory = load_entry_point("ironfield.connectors", spec.type)
             self.connectors[spec.id] = factory(spec, ctx)
         self._open_alarms()
+        self._open_apps()
+
+    def _open_apps(self) -> None:
+        for name, config in self.plant.apps.items():
+            factory = self.app_factories.get(name) or load_entry_point("ironfield.apps", name)
+            app = factory()
+            self.registry.register_many(app.signals(config, self.plant))
+            self.apps[name] = app
+        if self.apps:
+            self.save_signals()
+
+    def _app_context(self, name: str) -> AppContext:
+        assert self.pipeline is not None
+        pipeline = self.pipeline
+
+        async def submit(batch: Batch) -> None:
+            await pipeline.submit(batch)
+
+        return AppContext(
+            name=name, config=self.plant.apps.get(name, {}), plant=self.plant,
+            registry=self.registry, bus=self.bus, data_dir=self.data_dir, submit=submit,
+            emit=pipeline.emit_nowait, command=self.command, history=self.historian,
+        )
 
     def _open_alarms(self) -> None:
         """The alarm engine, its rules from the plant file, its state from the journal."""
@@ -156,6 +190,9 @@ class Platform:
             self.supervise(f"connector/{cid}", lambda c=conn: c.run(pipeline))  # type: ignore[misc]
         self.supervise("signal-sync", self._sync_signals)
         self.supervise("retention", self._retention)
+        for name, app in self.apps.items():
+            ctx = self._app_context(name)
+            self.supervise(f"app/{name}", lambda a=app, c=ctx: a.run(c))  # type: ignore[misc]
         engine = self.services.get("alarms")
         if isinstance(engine, AlarmEngine):
             service = AlarmService(engine, self.bus)
