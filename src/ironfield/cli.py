@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -214,6 +214,7 @@ def demo(
 
         embedded = None
         http_port = port
+        protocol: Literal["3.1.1", "5"]
         if broker is None:
             embedded, mqtt_port = await start_embedded_broker()
             host, protocol = "127.0.0.1", "3.1.1"
@@ -223,12 +224,27 @@ def demo(
 
             u = urlparse(broker)
             host, mqtt_port, protocol = u.hostname or "127.0.0.1", u.port or 1883, "5"
-        site = SimulatedSite(host, mqtt_port, protocol=MQTTProtocolVersion.MQTTv311 if protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5)
-
         async def extra(platform: Any) -> None:
+            from ironfield.core.plugins import SimulatedApp, SimulationContext
+
+            # An app that simulates its own plant (the haul fleet, the PV plant, the weld
+            # shop, the drone) replaces the generic simulator's stand-in for it.
+            simulated = {n for n, a in platform.apps.items() if isinstance(a, SimulatedApp)}
+            for name in sorted(simulated):
+                sctx = SimulationContext(
+                    name=name, config=platform.plant.apps.get(name, {}), plant=platform.plant,
+                    data_dir=platform.data_dir, mqtt_host=host, mqtt_port=mqtt_port,
+                    mqtt_protocol=protocol)
+                platform.supervise(f"sim/{name}", lambda a=platform.apps[name], c=sctx: a.simulate(c))
+            site = SimulatedSite(
+                host, mqtt_port,
+                protocol=MQTTProtocolVersion.MQTTv311 if protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5,
+                trucks=0 if "haulage" in simulated else 6, robots=0 if "welding" in simulated else 12,
+                pv="energy" not in simulated)
             console.print(
-                f"simulated site publishing to mqtt://{host}:{mqtt_port}; try: "
-                f"ironfield query 'luobei/pit/truck-01/*' --data-dir {data_dir} --last"
+                f"simulated site publishing to mqtt://{host}:{mqtt_port}"
+                + (f" (apps simulating their own plant: {', '.join(sorted(simulated))})" if simulated else "")
+                + f"; try: ironfield query 'luobei/crusher/primary-crusher/*' --data-dir {data_dir} --last"
             )
             await site.run()
 

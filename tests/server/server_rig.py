@@ -159,12 +159,14 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn + a started Platform in one event loop on a background thread."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, platform: Platform | None = None) -> None:
+        """``platform``: an opened (not started) platform to serve, e.g. one with apps;
+        default: the server tests' small plant."""
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.loop = asyncio.new_event_loop()
-        self.platform = make_platform(data_dir)
+        self.platform = platform if platform is not None else make_platform(data_dir)
         self.auth = make_auth(data_dir)
         self.server = make_server(self.platform, port=self.port, auth=self.auth,
                                   manage_platform=True)
@@ -205,3 +207,13 @@ def _cancel_all_but_main(loop: asyncio.AbstractEventLoop) -> None:
     for t in asyncio.all_tasks(loop):
         if t.get_name() != "live-server-main":
             t.cancel()
+
+
+def browser_login(page: Any, server: LiveServer, user: str, path: str = "/") -> None:
+    """Log ``user`` in through the login page and land on ``path``."""
+    page.goto(server.url + path)
+    page.wait_for_url("**/login**")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login-btn")
+    page.wait_for_url(server.url + path)

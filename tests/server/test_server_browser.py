@@ -5,9 +5,7 @@ Skipped locally when /usr/bin/chromium is missing; a failure under CI=true.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,28 +14,9 @@ from playwright.sync_api import expect
 
 from ironfield.alarms import AlarmEngine
 from ironfield.core.timeutil import NS_PER_S, now_ns
-from server.server_rig import FLOW, PASSWORD, TEMP, LiveServer
+from server.server_rig import FLOW, TEMP, LiveServer, browser_login
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update"]
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing (CI installs the Debian chromium package)")
-        pytest.skip(f"{CHROMIUM} is missing; apt-get install chromium to run browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
@@ -52,12 +31,7 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
 
 
 def login(page: Any, server: LiveServer, user: str, path: str = "/") -> None:
-    page.goto(server.url + path)
-    page.wait_for_url("**/login**")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("#login-btn")
-    page.wait_for_url(server.url + path)
+    browser_login(page, server, user, path)
 
 
 def test_login_rejects_a_wrong_password(page: Any, live_server: LiveServer) -> None:

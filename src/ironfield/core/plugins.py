@@ -124,3 +124,30 @@ class App(Protocol):
     def signals(self, config: Mapping[str, Any], plant: PlantSpec) -> list[SignalDef]: ...
 
     async def run(self, ctx: AppContext) -> None: ...
+
+
+@dataclass(frozen=True)
+class SimulationContext:
+    """What an app's demo simulation gets: where the simulated plant publishes.
+
+    The simulation stands in for the real plant (trucks, inverters, robots, a drone), so
+    it talks to the platform only the way real equipment would: over the wire (MQTT at
+    ``mqtt_host:mqtt_port``, or a device server it starts itself) and through files
+    dropped in ``data_dir``; never through the platform's objects.
+    """
+
+    name: str
+    config: Mapping[str, Any]  # the app's section of the plant file
+    plant: PlantSpec
+    data_dir: Path
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
+    seed: int = 7
+
+
+@runtime_checkable
+class SimulatedApp(Protocol):
+    """An app that can simulate its own plant for ``ironfield demo`` (optional)."""
+
+    async def simulate(self, ctx: SimulationContext) -> None: ...

@@ -34,7 +34,7 @@ class Truck:
 
 class SimulatedSite:
     def __init__(self, host: str, port: int, *, protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311, trucks: int = 6,
-                 robots: int = 12, rate_hz: float = 1.0, seed: int = 7) -> None:
+                 robots: int = 12, pv: bool = True, rate_hz: float = 1.0, seed: int = 7) -> None:
         self.host, self.port, self.rate_hz = host, port, rate_hz
         self.rng = random.Random(seed)
         self.trucks = [
@@ -44,6 +44,7 @@ class SimulatedSite:
         self.robots = [f"robot-{i + 1:03d}" for i in range(robots)]
         self.welds = dict.fromkeys(self.robots, 0)
         self.bearing = 70.0
+        self.pv = pv  # off when an app simulates the PV plant itself
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"ironfield-demo-sim-{seed}", protocol=protocol)
         self.published = 0
 
@@ -83,12 +84,13 @@ class SimulatedSite:
         tph = 900 + 80 * math.sin(t / 37) + self.rng.gauss(0, 10)
         for sig, v in (("throughput_tph", tph), ("power_kw", tph * 0.62), ("bearing_temp_c", self.bearing)):
             self._pub(f"luobei/crusher/primary-crusher/{sig}", f"{v:.3f}")
-        hour = (time.gmtime(t).tm_hour + 8) % 24 + time.gmtime(t).tm_min / 60
-        sun = max(0.0, math.sin(math.pi * (hour - 5) / 14))
-        irr = 1000 * sun * (0.8 + 0.2 * self.rng.random())
-        for sig, v in (("irradiance_wm2", irr), ("ac_power_kw", 2.4 * irr * 0.97),
-                       ("module_temp_c", -10 + 0.03 * irr)):
-            self._pub(f"luobei/pv/inverter-01/{sig}", f"{v:.3f}")
+        if self.pv:
+            hour = (time.gmtime(t).tm_hour + 8) % 24 + time.gmtime(t).tm_min / 60
+            sun = max(0.0, math.sin(math.pi * (hour - 5) / 14))
+            irr = 1000 * sun * (0.8 + 0.2 * self.rng.random())
+            for sig, v in (("irradiance_wm2", irr), ("ac_power_kw", 2.4 * irr * 0.97),
+                           ("module_temp_c", -10 + 0.03 * irr)):
+                self._pub(f"luobei/pv/inverter-01/{sig}", f"{v:.3f}")
         for r in self.robots:
             if self.rng.random() < 0.5 * dt:
                 self.welds[r] = (self.welds[r] + 1) % 1500

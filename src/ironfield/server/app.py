@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ironfield.core.errors import IronfieldError, UnknownSignalError
 from ironfield.runtime.platform import Platform
+from ironfield.server.appweb import WebApp
 from ironfield.server.auth import Auth
 from ironfield.server.deps import ServerContext
 from ironfield.server.live import live_endpoint
@@ -50,6 +51,9 @@ def create_app(
     routers : extra routes (an app plug-in's REST routes and pages); they can use the
         dependencies of :mod:`ironfield.server.deps` (``require("operator")``, ``audit``).
     nav : extra (label, href) links in the page header, e.g. ``("Welding", "/apps/welding")``.
+
+    Apps of ``platform`` that implement :class:`ironfield.server.appweb.WebApp` add their
+    routers, links, templates and static files by themselves.
     """
     if auth is None:
         auth = Auth.in_data_dir(platform.data_dir)
@@ -70,13 +74,20 @@ def create_app(
         description="Central control room API: assets, history, live values, alarms, commands.",
         docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan,
     )
+    webs = [a.web() for a in platform.apps.values() if isinstance(a, WebApp)]
+    nav = [*nav, *(link for w in webs for link in w.nav)]
     app.state.ctx = ServerContext(platform=platform, auth=auth, live_max_hz=live_max_hz,
                                   settings={"nav": list(nav)})
     for r in (auth_routes.router, assets.router, history.router, events.router, alarms.router,
-              control.router, oee.router, pages.router, *routers):
+              control.router, oee.router, pages.router, *routers, *(w.router for w in webs)):
         app.include_router(r)
     app.add_api_websocket_route("/api/live", live_endpoint)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    for w in webs:
+        if w.templates is not None:
+            pages.add_template_dir(w.templates)
+        if w.static is not None:
+            app.mount(f"/apps/{w.name}/static", StaticFiles(directory=w.static), name=f"app-{w.name}-static")
 
     @app.exception_handler(UnknownSignalError)
     async def unknown_signal(_: Request, exc: UnknownSignalError) -> JSONResponse:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -413,9 +414,8 @@ class MqttConnector:
         if client is None or not self.connected.is_set():
             return CommandResult("failed", message=f"MQTT connector {self.id} is not connected")
         topic = fill(self.spec.command_topic, {"signal": command.signal})
-        body = (
-            f'{{"v": {command.value}, "ts": {command.ts // 1_000_000}, "user": "{command.user}"}}'
-        ).encode()
+        # orjson, not an f-string: a text value or a user name with a quote stays valid JSON
+        body = orjson.dumps({"v": command.value, "ts": command.ts // 1_000_000, "user": command.user})
         waiter = threading.Event()
         info = client.publish(topic, body, qos=1)
         self._pub_waiters[info.mid] = waiter

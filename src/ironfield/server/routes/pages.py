@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader
 
 from ironfield.core.signals import in_subtree
 from ironfield.server.deps import ctx_of, principal_of
@@ -17,6 +18,14 @@ from ironfield.server.routes.oee import state_signal
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 templates = Jinja2Templates(directory=WEB / "templates")
+
+
+def add_template_dir(folder: Path) -> None:
+    """Let pages render templates from ``folder`` too (an app's; the server's win on a clash)."""
+    loader = templates.env.loader
+    assert isinstance(loader, FileSystemLoader)
+    if str(folder) not in [str(p) for p in loader.searchpath]:
+        loader.searchpath.append(str(folder))
 router = APIRouter(include_in_schema=False)
 
 NAV = [("overview", "/", "Plant"), ("trends", "/trends", "Trends"),
