@@ -160,6 +160,16 @@ class PlantSpec(_Strict):
     edge: EdgeSpec | None = None
     server: ServerSpec = Field(default_factory=ServerSpec)
 
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _apps(cls, v: Any) -> Any:
+        # ``apps:`` with every entry commented out, or ``haulage:`` with no settings
+        if v is None:
+            return {}
+        if isinstance(v, dict):
+            return {k: ({} if c is None else c) for k, c in v.items()}
+        return v
+
     def reference_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
         """Cross-references pydantic cannot check field by field: (location, message)."""
         out: list[tuple[tuple[int | str, ...], str]] = []
