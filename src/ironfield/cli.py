@@ -443,7 +443,14 @@ def _mount_apps() -> None:
     app.add_typer(survey_app, name="survey", help="drone LiDAR surveys: ground, DEM, volumes, stockpiles")
 
 
+def _mount_admin() -> None:
+    from ironfield.cli_users import app as user_app
+
+    app.add_typer(user_app, name="user", help="control-room users and API tokens")
+
+
 _mount_apps()
+_mount_admin()
 
 
 def main() -> None:
