@@ -202,6 +202,47 @@ class ChargingConfig(_Model):
     period_min: int = Field(15, ge=1, description="planning period [min]")
 
 
+class LiveConfig(_Model):
+    """Where the running app finds its inputs and how often it works (``apps: {energy:
+    {live: ...}}``). Signal entries are paths or ``fnmatch`` globs over the plant's signals;
+    power in W or kW (by the signal's unit)."""
+
+    inverter_power: str = Field("luobei/pv/inverter-*/ac_power_kw",
+                                description="AC power of each inverter (glob)")
+    inverter_status: str = Field("luobei/pv/inverter-*/status",
+                                 description="SunSpec operating state (St; 7 = fault) (glob)")
+    poa_irradiance: str = "luobei/pv/weather-station/poa_wm2"
+    module_temp: str = "luobei/pv/weather-station/module_temp_c"
+    grid_import: str = "luobei/energy/grid-meter/import_kw"
+    grid_export: str = "luobei/energy/grid-meter/export_kw"
+    fixed_loads: dict[str, str] = Field(
+        default_factory=lambda: {"crusher": "luobei/crusher/primary-crusher/power_kw",
+                                 "conveyors": "luobei/energy/conveyor-*/power_kw",
+                                 "camp and workshop": "luobei/energy/camp/power_kw"},
+        description="name -> signal glob [kW]; shown in the flows, not needed for the balance")
+    haulage: str = Field("luobei/haulage", description="prefix of the haulage app's signals")
+    truck_soc: str = Field("luobei/pit/*/soc_pct", description="truck state of charge [%] (glob)")
+    out: str = Field("luobei/energy", description="prefix of the signals this app writes")
+    tick_s: float = Field(30.0, gt=0, description="how often the live processing runs [s]")
+    settle_s: float = Field(10.0, ge=0, description="a minute is processed this long after it ends [s]")
+    window_h: float = Field(24.0, gt=0, le=24 * 14, description="live window [h]")
+    forecast_every_s: float = Field(300.0, gt=0)
+    forecast_horizon_h: float = Field(8.0, gt=0, le=48)
+    plan_every_s: float = Field(900.0, gt=0)
+    truck_capacity_kwh: float = Field(420.0, gt=0, description="usable battery [kWh]")
+    truck_haul_kw: float = Field(180.0, ge=0, description="net drain while hauling [kW]")
+    truck_tonnes_per_h: float = Field(270.0, ge=0, description="ore per hour hauling [t/h]")
+    trucks_required: int = Field(4, ge=0, description="trucks that must haul in each period")
+    value_per_tonne: float = Field(5.0, ge=0, description="[currency/t]")
+    diesel_l_per_day: float = Field(0.0, ge=0, description="other site diesel (scope 1) [L/day]")
+    # haul cycle geometry for the diesel baseline (per cycle of the haulage app's events)
+    empty_mass_t: float = Field(65.0, gt=0, description="empty truck [t]")
+    loaded_km: float = Field(2.4, ge=0)
+    empty_km: float = Field(2.4, ge=0)
+    loaded_rise_m: float = Field(-90.0, description="loaded leg net rise [m] (< 0 downhill)")
+    empty_rise_m: float = Field(90.0)
+
+
 class EnergyConfig(_Model):
     """The energy app's plant-file section."""
 
@@ -213,6 +254,7 @@ class EnergyConfig(_Model):
     shifts: list[ShiftConfig] = Field(
         default_factory=lambda: [ShiftConfig(name="day", start=time(8), end=time(20)),
                                  ShiftConfig(name="night", start=time(20), end=time(8))])
+    live: LiveConfig = Field(default_factory=LiveConfig)
 
 
 def demo_config() -> EnergyConfig:

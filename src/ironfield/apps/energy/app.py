@@ -1,0 +1,189 @@
+"""The energy app in the running platform: live PV monitoring, site balance, intraday
+forecast, charging plan for the haulage dispatcher and carbon per tonne.
+
+``run`` works in ticks (``live.tick_s``): the heavy parts (historian reads, pvlib, HiGHS)
+run in a worker thread; derived values go into the pipeline and events onto the bus.
+The pages read the latest :class:`Snapshot`; ``simulate`` is the demo's PV plant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ironfield.apps.energy.carbonlive import CarbonTracker, month_of
+from ironfield.apps.energy.config import EnergyConfig
+from ironfield.apps.energy.events import CHARGING_PLAN
+from ironfield.apps.energy.intraday import STEP_NS, forecast
+from ironfield.apps.energy.live import Frame, LiveProcessor, signal_defs
+from ironfield.apps.energy.planner import make_plan
+from ironfield.apps.energy.series import last_values, resolve
+from ironfield.core.batch import Batch
+from ironfield.core.errors import IronfieldError
+from ironfield.core.events import Event
+from ironfield.core.plant import PlantSpec
+from ironfield.core.plugins import AppContext, SimulationContext
+from ironfield.core.signals import SignalDef
+from ironfield.core.timeutil import NS_PER_MIN, NS_PER_S, now_ns
+
+log = logging.getLogger("ironfield.apps.energy")
+
+CARBON = {
+    "scope1_t": ("t", "scope 1 (site diesel), month to date"),
+    "scope2_location_t": ("t", "scope 2 location-based (grid factor), month to date"),
+    "scope2_market_t": ("t", "scope 2 market-based, month to date"),
+    "co2_avoided_t": ("t", "avoided vs a diesel fleet on the same haul cycles (location-based), month to date"),
+    "ore_t_month": ("t", "ore delivered (haulage tonnes_total), month to date"),
+    "co2_location_kg_per_t": ("kg/t", "scope 1 + 2 location-based per tonne of ore, month to date"),
+    "co2_market_kg_per_t": ("kg/t", "scope 1 + 2 market-based per tonne of ore, month to date"),
+}
+
+
+def parse_config(section: Mapping[str, Any]) -> EnergyConfig:
+    try:
+        return EnergyConfig.model_validate(dict(section))
+    except ValueError as e:
+        raise IronfieldError(f"apps.energy: {e}") from e
+
+
+@dataclass
+class Snapshot:
+    """What the pages show; replaced as a whole after each tick."""
+
+    at_ns: int = 0
+    frame: Frame | None = None
+    forecast: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    carbon: dict[str, Any] | None = None
+    errors: int = 0
+    last_error: str = ""
+    fixed_now: dict[str, float | None] = field(default_factory=dict)
+
+
+class EnergyApp:
+    name = "energy"
+
+    def __init__(self) -> None:
+        self.state = Snapshot()
+        self.cfg: EnergyConfig | None = None
+        self.carbon: CarbonTracker | None = None
+        self._carbon_sent: dict[str, tuple[int, float]] = {}
+        self.rated_kw = 0.0
+
+    def signals(self, config: Mapping[str, Any], plant: PlantSpec) -> list[SignalDef]:
+        cfg = parse_config(config)
+        out = cfg.live.out
+        defs = [SignalDef(p, unit=u, description=d) for p, u, d in signal_defs(out)]
+        defs += [SignalDef(f"{out}/{k}", unit=u, description=d) for k, (u, d) in CARBON.items()]
+        return defs
+
+    # -- processing ---------------------------------------------------------------------
+    async def run(self, ctx: AppContext) -> None:
+        cfg = self.cfg = parse_config(ctx.config)
+        proc = LiveProcessor(cfg, ctx.registry, ctx.history)
+        self.carbon = CarbonTracker(cfg, ctx.registry, ctx.history)
+        self.rated_kw = proc.rated_w / 1000.0
+        live = cfg.live
+        next_fc = next_plan = 0
+        while True:
+            now = now_ns()
+            snap = Snapshot(at_ns=now, forecast=self.state.forecast, plan=self.state.plan,
+                            carbon=self.state.carbon, errors=self.state.errors, last_error=self.state.last_error)
+            try:
+                res = await asyncio.to_thread(proc.tick, now)
+                for b in res.batches:
+                    await ctx.submit(b)
+                for e in res.events:
+                    ctx.emit(e)
+                snap.frame = res.frame
+                snap.fixed_now = {k: _last_finite(v) for k, v in res.frame.fixed.items()}
+                if now >= next_fc:
+                    f = res.frame
+                    snap.forecast = await asyncio.to_thread(forecast, proc.models, f.ts, f.pv_kw, now,
+                                                            live.forecast_horizon_h)
+                    next_fc = now + int(live.forecast_every_s * NS_PER_S)
+                if now >= next_plan and snap.forecast is not None:
+                    ev, view = await asyncio.to_thread(self._plan, ctx, res.frame, snap.forecast, now)
+                    if ev is not None:
+                        ctx.emit(ev)
+                        snap.plan = view
+                    next_plan = now + int(live.plan_every_s * NS_PER_S)
+                carbon, batches = await asyncio.to_thread(self._carbon, ctx, res.frame, now)
+                snap.carbon = carbon
+                for b in batches:
+                    await ctx.submit(b)
+            except (IronfieldError, ValueError, ArithmeticError, KeyError) as e:
+                snap.errors += 1
+                snap.last_error = f"{type(e).__name__}: {e}"
+                log.warning("energy tick failed: %s", snap.last_error)
+            self.state = snap
+            await asyncio.sleep(live.tick_s)
+
+    def _plan(self, ctx: AppContext, f: Frame, fc: dict[str, Any], now: int) -> tuple[Event | None, dict[str, Any]]:
+        cfg = self.cfg
+        assert cfg is not None
+        trucks = resolve(ctx.registry, cfg.live.truck_soc)
+        lv = last_values(ctx.history, ctx.registry, trucks)
+        socs = {p.split("/")[-2]: v / 100.0 for p, (_, v) in lv.items() if math.isfinite(v)}
+        if not socs:
+            return None, {"problem": f"no truck state of charge yet ({cfg.live.truck_soc})"}
+        period_ns = cfg.charging.period_min * NS_PER_MIN
+        start = -(-now // period_ns) * period_ns
+        n = max(1, int(cfg.live.forecast_horizon_h * 60 // cfg.charging.period_min))
+        tgrid = start + np.arange(n, dtype=np.int64) * period_ns
+        fts = np.asarray(fc["ts"], np.int64)
+        p50 = np.nan_to_num(np.asarray(fc["p50_kw"], np.float64), nan=0.0)
+        pv = np.interp(tgrid, fts + STEP_NS // 2, p50, left=0.0, right=0.0)
+        charging = f.charging_kw if f.charging_kw is not None else np.zeros(len(f.ts))
+        other = f.load_kw - charging
+        recent = other[-60:][np.isfinite(other[-60:])]
+        other_kw = float(recent.mean()) if len(recent) else 0.0
+        peak = float(f.summary.get("peak_demand_kw") or 0.0)
+        payload, view = make_plan(cfg, start, socs, pv, max(0.0, other_kw), peak if math.isfinite(peak) else 0.0)
+        view["other_load_kw"] = round(other_kw, 1)
+        view["made_ns"] = now
+        return Event.make(CHARGING_PLAN, cfg.live.out, payload, ts=now), view
+
+    def _carbon(self, ctx: AppContext, f: Frame, now: int) -> tuple[dict[str, Any], list[Batch]]:
+        cfg, tracker = self.cfg, self.carbon
+        assert cfg is not None and tracker is not None
+        month = month_of(now, cfg.site.timezone)
+        mc, trend, ore_known = tracker.account(month, now - int(cfg.live.settle_s * NS_PER_S))
+        values = {"scope1_t": mc.scope1_t, "scope2_location_t": mc.scope2_location_t,
+                  "scope2_market_t": mc.scope2_market_t, "co2_avoided_t": mc.avoided_location_t}
+        if ore_known:
+            values |= {"ore_t_month": mc.ore_t, "co2_location_kg_per_t": mc.intensity_location_kg_per_t,
+                       "co2_market_kg_per_t": mc.intensity_market_kg_per_t}
+        batches: list[Batch] = []
+        for k, v in values.items():
+            # written when it changes, and at least once a minute (stamped now: the account
+            # covers everything up to now)
+            path = f"{cfg.live.out}/{k}"
+            last_ts, last_v = self._carbon_sent.get(path, (0, math.nan))
+            if math.isfinite(v) and (v != last_v or now - last_ts >= NS_PER_MIN):
+                self._carbon_sent[path] = (now, v)
+                batches.append(Batch.build(ctx.registry.id(path), now, v))
+        view: dict[str, Any] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in mc.as_dict().items()}
+        view |= {"ore_known": ore_known, "trend": trend, "month": month}
+        return view, batches
+
+    # -- web and demo -------------------------------------------------------------------
+    def web(self) -> Any:
+        from ironfield.apps.energy.web import make_web
+        return make_web(self)
+
+    async def simulate(self, ctx: SimulationContext) -> None:
+        from ironfield.apps.energy.demo import PvPlantSim
+        await PvPlantSim(ctx).run()
+
+
+def _last_finite(v: Any) -> float | None:
+    a = np.asarray(v, np.float64)
+    ok = np.flatnonzero(np.isfinite(a))
+    return float(a[ok[-1]]) if len(ok) else None
