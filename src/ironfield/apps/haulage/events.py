@@ -24,3 +24,19 @@ class CyclePayload(BaseModel):
 
 
 register_event_type("haulage.cycle", CyclePayload)
+
+
+class DispatchPayload(BaseModel):
+    """``haulage.dispatch``: where a truck was sent. ``to`` is a node id; ``kind`` load,
+    dump or charge; ``status`` the write-back's outcome (confirmed, rejected, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    truck: str
+    to: str
+    reason: str
+    kind: str
+    status: str
+    message: str = ""
+
+
+register_event_type("haulage.dispatch", DispatchPayload)

@@ -211,8 +211,9 @@ class MineSim:
             cycle_kwh=lambda site: self._cycle_kwh(tr, site))
         if self.assign_hook is not None and d.kind == "load":  # never overrule a charge
             dest = self.assign_hook(tr.id, "load", now)
-            if dest is not None and dest in self.loaders:
-                d = Decision(tr.id, "load", dest, now + self.travel_min(tr.node, dest, False),
+            if dest is not None and (dest in self.loaders or dest in self.chargers):
+                kind = "load" if dest in self.loaders else "charge"
+                d = Decision(tr.id, kind, dest, now + self.travel_min(tr.node, dest, False),
                              0.0, 0.0, 0.0, "assigned externally")
         return d
 
@@ -377,10 +378,15 @@ class MineSim:
         v = leg.length_m / max(1e-9, (t1 - t0) * 60.0)
         return a.x_m + f * (b.x_m - a.x_m), a.y_m + f * (b.y_m - a.y_m), v, s0 + f * (s1 - s0)
 
-    def run(self) -> SimResult:
+    def start(self) -> None:
+        """Start the trucks' processes; then step with ``env.run(until=...)`` (a real-time
+        driver) or call :meth:`run`."""
         for tr in self.trucks:
             self.env.process(self._truck(tr))
             if self.on_telemetry is not None and self.s.telemetry_s > 0:
                 self.env.process(self._telemetry(tr))
+
+    def run(self) -> SimResult:
+        self.start()
         self.env.run(until=self.s.duration_min)
         return self.res
