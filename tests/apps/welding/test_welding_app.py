@@ -61,7 +61,7 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         await until(lambda: conn.connected.is_set() and app.processor is not None, "connector and app")  # type: ignore[attr-defined]
         proc = app.processor
         assert proc is not None
-        r1, r2, r3 = (f"{site}/body-shop/line-1/robot-{k:03d}" for k in (101, 102, 103))
+        r1, r2, r3 = (f"{site}/body-shop/line-1/robot-{k:03d}" for k in (1, 2, 3))
         assert proc.shop.robots == (r1, r2, r3)
         W = Welds(DEFAULT_FAMILIES[1])  # r1 spot 1 welds family (0 + 1) % 4 = 1.0 GI
         t0 = now_ns() - 120_000_000_000

@@ -33,7 +33,7 @@ def plant_text(site: str, host: str, port: int, client: str, *, robots: int = 3,
     per = robots
     eq = "\n".join(
         f"          - id: line-{k}\n            equipment:\n"
-        f"              - {{ids: \"robot-{{{k * 100 + 1:03d}..{k * 100 + per:03d}}}\", type: weld_robot}}"
+        f"              - {{ids: \"robot-{{{(k - 1) * per + 1:03d}..{k * per:03d}}}\", type: weld_robot}}"
         for k in range(1, lines + 1))
     return f"""
 plant: weldtest

@@ -4,9 +4,11 @@ Cheap enough for the demo on two cores: the lumped simulator
 (:func:`~ironfield.apps.welding.simulator.integrate`) runs once at start-up for each
 spot family on a grid of electrode face growth (fresh to 6 % larger) with scattered
 contact conditions, plus welds with a sheet gap (expulsion) and with a shunting neighbour
-(undersized). Each weld then picks a trajectory for its family and its electrode's wear,
-cuts it at the spot's scheduled time (:meth:`Trajectories.outcome`), scales it by the
-current step and adds sensor noise: numpy slicing, not integration.
+(undersized). Each robot welds with the adaptive timer (:mod:`ironfield.apps.welding.timing`), whose
+stop on every precomputed trajectory is also found once at start-up. A weld then picks a
+trajectory for its family and its electrode's wear, cuts it where the timer stopped
+(within the spot's bounds), scales it by the current step and adds sensor noise: numpy
+slicing, not integration.
 
 A robot's message is one Arrow IPC batch in ironfield's edge wire format
 (:mod:`ironfield.connectors.wire`: signal path, ts, value, quality per row): the summary
@@ -29,8 +31,8 @@ import numpy as np
 import pyarrow as pa
 
 from ironfield.apps.welding.shop import CURVES, SUMMARY, FamilySpec, Shop
-from ironfield.apps.welding.simulator import Trajectories, WeldConditions, integrate
-from ironfield.apps.welding.timing import analyse_curve
+from ironfield.apps.welding.simulator import Trajectories, WeldConditions, integrate, run_controller
+from ironfield.apps.welding.timing import AdaptiveWeldTimer, learn_reference
 from ironfield.connectors.wire import SCHEMA
 from ironfield.core.plugins import SimulationContext
 from ironfield.core.quality import Quality
@@ -49,8 +51,9 @@ class FamilyPool:
     family: FamilySpec
     traj: Trajectories
     rows: dict[tuple[int, str], list[int]]
-    r_beta: np.ndarray  # per row, the edge timer's beta resistance at the nominal time [µΩ]
-    expelled_edge: np.ndarray  # per row, did the edge timer see an expulsion (nominal time)
+    r_beta: np.ndarray  # per row, the edge timer's beta resistance [µΩ]
+    expelled_edge: np.ndarray  # per row, did the edge timer see an expulsion
+    stop: np.ndarray  # per row, the sample the robot's adaptive timer stopped at
 
 
 def build_pool(f: FamilySpec, seed: int) -> FamilyPool:
@@ -71,15 +74,23 @@ def build_pool(f: FamilySpec, seed: int) -> FamilyPool:
                 conds.append(c)
     t_max = 1.5 * f.weld_time_ms / 1000
     traj = integrate(conds, t_max)
-    stop = int(round(f.weld_time_ms)) - 1
+    nominal = int(round(f.weld_time_ms)) - 1
+    # The robots weld with the adaptive timer at the edge, its reference learned from
+    # fresh-face welds at the nominal time (as a shop commissions a spot).
+    fresh = [traj.outcome(k, nominal) for k in rows[(0, "normal")]]
+    ref = learn_reference([(o.t_s, o.current_ka, o.voltage_v) for o in fresh], [o.ok for o in fresh],
+                          target_nugget_mm=f.stackup.d_nominal_mm,
+                          nugget_mm=[o.nugget_mm for o in fresh])
     r_beta = np.full(len(conds), math.nan)
     expelled = np.zeros(len(conds), bool)
+    stops = np.zeros(len(conds), np.int64)
     for k in range(len(conds)):
-        o = traj.outcome(k, stop)
-        res = analyse_curve((o.t_s, o.current_ka, o.voltage_v))
+        timer = AdaptiveWeldTimer(ref)
+        stops[k] = run_controller(traj, k, timer)
+        res = timer.result()
         r_beta[k] = res.r_beta_uohm if res.beta_found else math.nan
         expelled[k] = res.expulsion
-    return FamilyPool(f, traj, rows, r_beta, expelled)
+    return FamilyPool(f, traj, rows, r_beta, expelled, stops)
 
 
 @dataclass
@@ -169,7 +180,9 @@ class ShopSim:
         kind = "gap" if u < self.expulsion_p else "shunt" if u < self.expulsion_p + self.shunt_p else "normal"
         choices = pool.rows[(lvl, kind)]
         row = choices[int(self.rng.integers(len(choices)))]
-        stop = max(5, min(int(round(r.times_ms[k])), pool.traj.current_ka.shape[1]) - 1)
+        # the adaptive timer's stop, within the spot's bounds (0.5x..1.5x its fallback time)
+        t_fix = r.times_ms[k]
+        stop = int(min(max(pool.stop[row], 0.5 * t_fix), 1.5 * t_fix, pool.traj.current_ka.shape[1] - 1))
         gain = 1.0 + r.step_pct / 100.0
         n = stop + 1
         i = pool.traj.current_ka[row, :n] * gain * (1 + 0.002 * self.rng.standard_normal(n))
@@ -178,7 +191,7 @@ class ShopSim:
         start = end_ns - int(dur_ms * 1e6)
         energy = float(np.sum(i * v))  # [kA·V·ms] = [J]
         ex = int(pool.traj.expulsion_index[row])
-        expelled = ex <= stop or (bool(pool.expelled_edge[row]) and stop >= int(round(f.weld_time_ms)) - 1)
+        expelled = ex <= stop or bool(pool.expelled_edge[row])
         summary = [float(k + 1), dur_ms, float(np.sqrt(np.mean(i * i))),
                    float(np.mean(pool.traj.force_kn[row, :n])), energy,
                    float(pool.r_beta[row]),

@@ -114,9 +114,14 @@ def make_web(app: WeldingApp) -> AppWeb:
         p = proc()
         r = robot_of(p, path)
         t = now_ns()
-        b = ctx_of(request).historian.raw([p.registry.id(f"{path}/weld_time_ms")], t - 3_600_000_000_000, t + 1)
-        b = b.take(np.arange(max(0, len(b) - 300), len(b)))
-        trend = {"t": [round(x / 1e9, 3) for x in b.ts.tolist()], "ms": [_num(v) for v in b.value.tolist()]}
+        # weld time per spot over the last hour (the last 300 welds), from the historian
+        ms_sid, spot_sid = p.registry.id(f"{path}/weld_time_ms"), p.registry.id(f"{path}/spot_no")
+        b = ctx_of(request).historian.raw([ms_sid, spot_sid], t - 3_600_000_000_000, t + 1)
+        ms, sp = b.take(b.signal == ms_sid), b.take(b.signal == spot_sid)
+        ms = ms.take(np.arange(max(0, len(ms) - 300), len(ms)))
+        spot_at = dict(zip(sp.ts.tolist(), sp.value.tolist(), strict=True))
+        trend = {"t": [round(x / 1e9, 3) for x in ms.ts.tolist()], "ms": [_num(v) for v in ms.value.tolist()],
+                 "spot": [int(spot_at.get(x, 0)) for x in ms.ts.tolist()]}
         spots = []
         for k in range(1, p.cfg.spots_per_robot + 1):
             s = p.spots[p.shop.spot_id(r.path, k)]
@@ -187,8 +192,11 @@ def make_web(app: WeldingApp) -> AppWeb:
         groups = s.chart.subgroups[-60:]
         lim = s.chart.limits
         sched = s.family.schedule
-        cap = s.chart.capability(sched.min_time_s * 1000 if sched.min_time_s else None,
-                                 sched.max_time_s * 1000 if sched.max_time_s else None)
+        try:
+            cap = s.chart.capability(sched.min_time_s * 1000 if sched.min_time_s else None,
+                                     sched.max_time_s * 1000 if sched.max_time_s else None)
+        except ValueError:  # no spread at all (sigma 0): capability is undefined
+            cap = None
         ref = s.reference
         return {
             "id": s.spot_id, "family": s.family.name, "stackup": s.family.stackup.label(),

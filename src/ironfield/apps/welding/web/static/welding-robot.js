@@ -80,8 +80,13 @@ async function refresh() {
   }
   document.querySelector("#wr-recent tbody").replaceWith(body);
   if (r.trend && r.trend.t.length) {
+    // one series per spot: the adaptive timer's choice, weld by weld
     const t0 = r.trend.t[0];
-    plot("wr-trend", [{}, { label: "weld time ms", stroke: "#4cc3ff", points: { show: true }, width: 1 }], [r.trend.t.map((x) => (x - t0) / 60), r.trend.ms], { height: 160, xlabel: "minutes" });
+    const colours = ["#4cc3ff", "#ff8c1a", "#2fbf71", "#f2c94c", "#e5484d", "#b48cff", "#56b3f5", "#dce6f0"];
+    const spots = [...new Set(r.trend.spot)].sort((a, b) => a - b);
+    const series = [{}, ...spots.map((s, k) => ({ label: "spot " + s + " ms", stroke: colours[k % colours.length], points: { show: true, size: 4 }, width: 0 }))];
+    const data = [r.trend.t.map((x) => (x - t0) / 60), ...spots.map((s) => r.trend.ms.map((v, k) => (r.trend.spot[k] === s ? v : null)))];
+    plot("wr-trend", series, data, { height: 180, xlabel: "minutes" });
   }
   const first = r.recent.find((w) => w.curves);
   if (!selected && first) showWeld(first.weld_id);

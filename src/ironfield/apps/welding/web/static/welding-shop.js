@@ -26,8 +26,8 @@ function build(s) {
       tiles.set(s.paths[k], { a, b, i });
       grid.append(a);
     }
-    const curves = ks.some((k) => s.curves[k]);
-    frag.append(el("div", { class: "wline" }, el("h3", { text: `${line} · ${ks.length} robots` + (curves ? " · 1 kHz curves" : "") }), grid));
+    const curves = ks.filter((k) => s.curves[k]).length;
+    frag.append(el("div", { class: "wline" }, el("h3", { text: `${line} · ${ks.length} robots` + (curves ? ` · ${curves === ks.length ? "all" : curves} with 1 kHz curves` : "") }), grid));
   }
   root.replaceChildren(frag);
   built = true;

@@ -20,7 +20,8 @@ function chart(id, ys, cl, ucl, lcl, label) {
   const series = [{}, { label, stroke: "#4cc3ff", width: 2, points: { show: true } }];
   const data = [x, ys];
   if (cl !== null) {
-    series.push({ label: "CL", stroke: "#2fbf71" }, { label: "UCL", stroke: "#e5484d", dash: [5, 4] }, { label: "LCL", stroke: "#e5484d", dash: [5, 4] });
+    const np = { show: false };
+    series.push({ label: "CL", stroke: "#2fbf71", points: np }, { label: "UCL", stroke: "#e5484d", dash: [5, 4], points: np }, { label: "LCL", stroke: "#e5484d", dash: [5, 4], points: np });
     data.push(line(cl), line(ucl), line(lcl));
   }
   plots[id] = new uPlot({ width: Math.max(300, host.clientWidth - 10), height: 200, series, scales: { x: { time: false } },
