@@ -164,8 +164,10 @@ async def test_balance_gap_plan_carbon_and_report(tmp_path: Path, mosquitto: tup
             assert w["start_ns"] >= now - NS_PER_MIN
         app = p.apps["energy"]
         assert isinstance(app, EnergyApp)
-        view = app.state.plan
-        assert view is not None and view["optimised"]["feasible"] and "charge_when_low" in view
+        view = await until(lambda: app.state.plan if app.state.plan and "optimised" in app.state.plan else None,
+                           "the plan on the page")
+        assert view["optimised"]["feasible"] and view["optimised"]["problems"] == []
+        assert view["charge_when_low"]["grid_kwh"] >= 0 and view["windows"]
 
         # carbon per tonne, by hand: scope 1 is 0 (no diesel), scope 2 = import kWh x factor
         import_kwh = float(np.nansum(imp)) / 60.0

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import ValidationError
 
 from ironfield.apps.energy.carbonlive import CarbonTracker, month_of
 from ironfield.apps.energy.config import EnergyConfig
@@ -32,6 +34,7 @@ from ironfield.core.plugins import AppContext, SimulationContext
 from ironfield.core.signals import SignalDef
 from ironfield.core.timeutil import NS_PER_MIN, NS_PER_S, now_ns
 
+T = TypeVar("T")
 log = logging.getLogger("ironfield.apps.energy")
 
 CARBON = {
@@ -46,10 +49,12 @@ CARBON = {
 
 
 def parse_config(section: Mapping[str, Any]) -> EnergyConfig:
+    """The plant file's ``apps: {energy: ...}``; errors name each field as a path."""
     try:
         return EnergyConfig.model_validate(dict(section))
-    except ValueError as e:
-        raise IronfieldError(f"apps.energy: {e}") from e
+    except ValidationError as e:
+        msgs = "; ".join(f"apps.energy.{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise IronfieldError(msgs) from None
 
 
 @dataclass
@@ -63,7 +68,7 @@ class Snapshot:
     carbon: dict[str, Any] | None = None
     errors: int = 0
     last_error: str = ""
-    fixed_now: dict[str, float | None] = field(default_factory=dict)
+    cpu_s: float = 0.0  # processing CPU time since start [s] (thread time of the ticks)
 
 
 class EnergyApp:
@@ -75,6 +80,7 @@ class EnergyApp:
         self.carbon: CarbonTracker | None = None
         self._carbon_sent: dict[str, tuple[int, float]] = {}
         self.rated_kw = 0.0
+        self.cpu_s = 0.0
 
     def signals(self, config: Mapping[str, Any], plant: PlantSpec) -> list[SignalDef]:
         cfg = parse_config(config)
@@ -96,25 +102,26 @@ class EnergyApp:
             snap = Snapshot(at_ns=now, forecast=self.state.forecast, plan=self.state.plan,
                             carbon=self.state.carbon, errors=self.state.errors, last_error=self.state.last_error)
             try:
-                res = await asyncio.to_thread(proc.tick, now)
+                res = await asyncio.to_thread(self._timed, proc.tick, now)
                 for b in res.batches:
                     await ctx.submit(b)
                 for e in res.events:
                     ctx.emit(e)
                 snap.frame = res.frame
-                snap.fixed_now = {k: _last_finite(v) for k, v in res.frame.fixed.items()}
                 if now >= next_fc:
                     f = res.frame
-                    snap.forecast = await asyncio.to_thread(forecast, proc.models, f.ts, f.pv_kw, now,
-                                                            live.forecast_horizon_h)
+                    snap.forecast = await asyncio.to_thread(self._timed, forecast, proc.models, f.ts, f.pv_kw,
+                                                            now, live.forecast_horizon_h)
                     next_fc = now + int(live.forecast_every_s * NS_PER_S)
                 if now >= next_plan and snap.forecast is not None:
-                    ev, view = await asyncio.to_thread(self._plan, ctx, res.frame, snap.forecast, now)
+                    ev, view = await asyncio.to_thread(self._timed, self._plan, ctx, res.frame, snap.forecast, now)
+                    snap.plan = view
                     if ev is not None:
                         ctx.emit(ev)
-                        snap.plan = view
-                    next_plan = now + int(live.plan_every_s * NS_PER_S)
-                carbon, batches = await asyncio.to_thread(self._carbon, ctx, res.frame, now)
+                        next_plan = now + int(live.plan_every_s * NS_PER_S)
+                    else:  # nothing to plan for yet: try again soon
+                        next_plan = now + int(min(60.0, live.plan_every_s) * NS_PER_S)
+                carbon, batches = await asyncio.to_thread(self._timed, self._carbon, ctx, res.frame, now)
                 snap.carbon = carbon
                 for b in batches:
                     await ctx.submit(b)
@@ -122,8 +129,16 @@ class EnergyApp:
                 snap.errors += 1
                 snap.last_error = f"{type(e).__name__}: {e}"
                 log.warning("energy tick failed: %s", snap.last_error)
+            snap.cpu_s = self.cpu_s
             self.state = snap
             await asyncio.sleep(live.tick_s)
+
+    def _timed(self, fn: Callable[..., T], *args: Any) -> T:
+        t0 = time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            self.cpu_s += time.thread_time() - t0
 
     def _plan(self, ctx: AppContext, f: Frame, fc: dict[str, Any], now: int) -> tuple[Event | None, dict[str, Any]]:
         cfg = self.cfg
@@ -182,8 +197,3 @@ class EnergyApp:
         from ironfield.apps.energy.demo import PvPlantSim
         await PvPlantSim(ctx).run()
 
-
-def _last_finite(v: Any) -> float | None:
-    a = np.asarray(v, np.float64)
-    ok = np.flatnonzero(np.isfinite(a))
-    return float(a[ok[-1]]) if len(ok) else None

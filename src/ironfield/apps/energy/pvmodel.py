@@ -208,7 +208,7 @@ def expected_ac_power(model: ArrayModel, ts_ns: NsArray, poa_wm2: FloatArray,
                             index=to_index(np.asarray(ts_ns, np.int64)[run]))
         with quiet_pvlib(), np.errstate(invalid="ignore", divide="ignore"):
             model.chain.run_model_from_effective_irradiance(data)
-        ac = np.asarray(model.chain.results.ac, np.float64) * model.inverters
+        ac = _ac_w(model.chain.results.ac) * model.inverters
         out[run] = np.clip(ac, 0.0, None)
     return out
 
@@ -242,9 +242,18 @@ def clear_sky_ac_power(model: ArrayModel, ts_ns: NsArray,
     # come out NaN and are set to zero below.
     with quiet_pvlib(), np.errstate(invalid="ignore", divide="ignore"):
         chain.run_model(weather[day])
-    ac = np.asarray(chain.results.ac, np.float64) * model.inverters
+    ac = _ac_w(chain.results.ac) * model.inverters
     out[day] = np.clip(np.nan_to_num(ac, nan=0.0), 0.0, None)
     return out
+
+
+def _ac_w(ac: Any) -> FloatArray:
+    """AC power [W] from ModelChain results. With a single-diode (CEC) DC model and the
+    PVWatts inverter, pvlib applies the inverter to every column of the DC frame; the
+    column that is power is ``p_mp``."""
+    if isinstance(ac, pd.DataFrame):
+        ac = ac["p_mp"]
+    return np.asarray(ac, np.float64)
 
 
 def _dc_name(model: ArrayModel) -> str:

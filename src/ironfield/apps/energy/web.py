@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent / "web"
 Viewer = Annotated[Principal, Depends(require("viewer"))]
+RECENT_NS = 5 * 60 * 1_000_000_000  # flows "now": the newest value of the last 5 min
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -66,20 +67,27 @@ def make_web(app: EnergyApp) -> AppWeb:
         if f is None or not len(f.ts):
             return {"at_ns": s.at_ns, "ts": None, "flows": {}, "today": {}, "shifts": [], "errors": s.errors}
 
+        recent = f.ts >= f.ts[-1] - RECENT_NS
+
         def last(v: Any) -> float | None:
-            return None if v is None else js(float(np.asarray(v)[-1]), 1)
+            """The newest value of the last few minutes (devices publish at their own pace)."""
+            if v is None:
+                return None
+            a = np.asarray(v, np.float64)[recent]
+            ok = np.flatnonzero(np.isfinite(a))
+            return js(float(a[ok[-1]]), 1) if len(ok) else None
 
         flows = {"pv_kw": last(f.pv_kw), "pv_expected_kw": last(f.expected_kw),
                  "grid_import_kw": last(f.imp), "grid_export_kw": last(f.exp), "load_kw": last(f.load_kw),
                  "truck_charging_kw": last(f.charging_kw), "poa_wm2": last(f.poa), "module_temp_c": last(f.tmod),
-                 "fixed_kw": {k: js(v, 1) for k, v in s.fixed_now.items()},
+                 "fixed_kw": {k: last(v) for k, v in f.fixed.items()},
                  "inverters_kw": {k: last(v) for k, v in f.inverters.items()}}
         pr = f.pr[f.ts >= f.day_start]
         today = js(dict(f.summary), 4) | {"performance_ratio": js(float(pr[np.isfinite(pr)][-1]), 4)
                                           if np.isfinite(pr).any() else None}
         return {"at_ns": s.at_ns, "ts": int(f.ts[-1]), "flows": flows, "today": today, "shifts": js(f.shifts, 2),
                 "site": cfg.site.name, "rated_kw": round(app.rated_kw, 1),
-                "errors": s.errors, "last_error": s.last_error}
+                "errors": s.errors, "last_error": s.last_error, "cpu_s": round(s.cpu_s, 3)}
 
     @router.get("/api/apps/energy/pv")
     async def pv(_: Viewer) -> dict[str, Any]:

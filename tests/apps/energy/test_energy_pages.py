@@ -1,0 +1,122 @@
+"""The Energy and Carbon pages in a real browser (Chromium), with the app running in the
+served platform on a day of PV, meter, fleet and ore data; screenshots for the docs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from playwright.sync_api import expect
+
+from apps.energy.energy_rig import (
+    INVERTERS,
+    HaulageStub,
+    clear_sky_poa,
+    expected_plant_w,
+    plant_yaml,
+    sunny_minutes,
+)
+from ironfield.apps.energy.app import EnergyApp
+from ironfield.core.events import Event
+from ironfield.core.plant import parse_plant
+from ironfield.core.timeutil import NS_PER_MIN, now_ns
+from ironfield.runtime.platform import Platform
+from server.server_rig import LiveServer, browser_login
+
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+def feed_day(server: LiveServer) -> dict[str, Any]:
+    """From 10:00 site time on the latest sunny window to a minute ago: PV with passing
+    clouds and a trip, the grid meter (with a 20-min gap), conveyors, fleet charging,
+    regeneration, ore and haul cycles."""
+    now = now_ns()
+    first = int(sunny_minutes(now)[0])
+    ts = np.arange(first, now // NS_PER_MIN * NS_PER_MIN - NS_PER_MIN, NS_PER_MIN, dtype=np.int64)
+    n = len(ts)
+    i = np.arange(n)
+    cloud = 1.0 - 0.5 * np.clip(np.sin(i / 9.0) - 0.6, 0, None)
+    poa = clear_sky_poa(ts) * cloud
+    tmod = 5.0 + 0.02 * poa
+    plant_kw = expected_plant_w(poa, tmod) / 1000.0 * 0.96
+    per_inv = plant_kw / INVERTERS
+    trip = (i >= 70) & (i < 85)
+    conveyor = 180.0 + 10 * np.sin(i / 13.0)
+    charging = np.where((i % 90) < 25, 300.0, 0.0)
+    load = 45.0 + conveyor + charging + 10 * np.sin(i / 30.0)
+    pv = per_inv + np.where(trip, 0.0, per_inv)
+    gap = (i >= 200) & (i < 220)
+    imp = np.where(gap, np.nan, np.clip(load - pv, 0, None))
+    exp = np.where(gap, np.nan, np.clip(pv - load, 0, None))
+    feed = server.feed
+    feed("luobei/pv/weather-station/poa_wm2", ts, poa)
+    feed("luobei/pv/weather-station/module_temp_c", ts, tmod)
+    feed("luobei/pv/inverter-01/ac_power_kw", ts, per_inv)
+    feed("luobei/pv/inverter-01/status", ts, np.where(per_inv > 0, 4.0, 2.0))
+    feed("luobei/pv/inverter-02/ac_power_kw", ts, np.where(trip, 0.0, per_inv))
+    feed("luobei/pv/inverter-02/status", ts, np.where(trip, 7.0, np.where(per_inv > 0, 4.0, 2.0)))
+    feed("luobei/energy/conveyor-01/power_kw", ts, conveyor)
+    ok = ~gap
+    feed("luobei/energy/grid-meter/import_kw", ts[ok], imp[ok])
+    feed("luobei/energy/grid-meter/export_kw", ts[ok], exp[ok])
+    feed("luobei/haulage/charging_kw", ts, charging)
+    feed("luobei/haulage/regen_kwh_total", ts, 5000.0 + 0.8 * i)
+    feed("luobei/haulage/tonnes_total", ts, 20_000.0 + 14.0 * i)
+    for k, soc in enumerate((62.0, 34.0, 81.0)):
+        feed(f"luobei/pit/truck-{k + 1:02d}/soc_pct", ts[-1:], [soc])
+    assert server.platform.pipeline is not None
+    for j in range(0, n - 20, 20):
+        a, b = int(ts[j]), int(ts[j + 18])
+        server.call(server.platform.pipeline.emit(Event.make("haulage.cycle", "luobei/pit/truck-01", {
+            "start_ts": a, "end_ts": b, "loader": "shovel-1", "dump": "crusher", "tonnes": 280.0,
+            "durations_s": {"haul": 600.0}, "net_kwh": 40.0, "regen_kwh": 15.0, "charged_kwh": 0.0}, ts=b)))
+    return {"ts": ts}
+
+
+def test_energy_and_carbon_pages(tmp_path: Path, browser: Any) -> None:
+    yaml = plant_yaml(None) + "  haulage: {}\n"
+    p = Platform(plant=parse_plant(yaml), data_dir=tmp_path,
+                 app_factories={"energy": EnergyApp, "haulage": HaulageStub})
+    p.open()
+    server = LiveServer(tmp_path, platform=p).start()
+    try:
+        feed_day(server)
+        app = p.apps["energy"]
+        assert isinstance(app, EnergyApp)
+        deadline = time.monotonic() + 60
+        while not (app.state.plan and app.state.carbon and app.state.carbon["ore_known"]
+                   and app.state.frame is not None and app.state.frame.losses):
+            assert time.monotonic() < deadline, "the app did not process the day in time"
+            time.sleep(0.2)
+        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        browser_login(page, server, "vic", "/apps/energy")
+        expect(page.locator("#en-kpi-pr b")).to_contain_text("%")
+        page.locator("#en-plan .en-win").first.wait_for()
+        page.wait_for_selector("#en-pv-chart .uplot")
+        assert page.locator("nav a.on").inner_text() == "Energy"
+        assert "inverter-02" in page.locator("#en-losses").inner_text()
+        assert "inverter trip" in page.locator("#en-losses").inner_text()
+        assert "(" in page.locator("#en-shifts").inner_text()  # the gap's partial sum, in brackets
+        assert "optimised (LP)" in page.locator("#en-cmp").inner_text()
+        assert page.locator("#en-flows text").count() > 6
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "energy.png"), full_page=True)
+
+        page.goto(server.url + "/apps/energy/carbon")
+        expect(page.locator("#co-kpi-loc b")).to_contain_text("kg/t")
+        assert page.locator("nav a.on").inner_text() == "Carbon"
+        assert page.locator("#co-scopes .co-bar").count() == 4
+        assert page.locator("#co-trend rect").count() >= 1
+        href = page.locator("#co-csv").get_attribute("href")
+        assert href is not None and "format=csv" in href
+        r = page.request.get(server.url + href)
+        assert r.status == 200 and r.text().startswith("month,")
+        page.screenshot(path=str(SHOTS / "energy-carbon.png"), full_page=True)
+        assert errors == []
+        page.close()
+    finally:
+        server.stop()
