@@ -4,7 +4,7 @@ The pit is the synthetic hillside of :mod:`.synth` with four bench strips (20 m 
 6 m deep, 180 m long, faces battered at 70 degrees) mined face by face: the volume cut is the tonnes that left the
 benches divided by the in-situ density (``apps.survey.density_t_m3``), so the surveys
 follow the simulated production. Tonnes are counted from the trucks' MQTT telemetry
-(``<site>/pit/+/payload_t``): a truck that carried more than 20 t and comes back under
+(``<site>/pit/+/payload_t``, a bare number or ``{"v": ...}``): a truck that carried more than 20 t and comes back under
 5 t has dumped its peak payload. Between two flights with no telemetry at all, the plan
 rate ``simulation.plan_tph`` is used instead (and the flight's name says ``plan``).
 
@@ -40,12 +40,14 @@ STRIP_W, DEPTH, X0, X1, Y0, STRIPS = 20.0, 6.0, 60.0, 240.0, 150.0, 4
 
 @dataclass
 class DemoPit(synth.Site):
-    """The synthetic hillside with ``mined_m3`` [m3] cut out of its bench strips."""
+    """The synthetic hillside with ``mined_m3`` [m3] cut out of its bench strips and the
+    ROM stockpile (the synthetic site's cone, R 18 m, h 11 m, at site-local (170, 70) m)."""
 
     mined_m3: float = 0.0
 
     def change(self, x: F64, y: F64) -> F64:
-        return -bench_cut(x, y, self.mined_m3)
+        out: F64 = self._cone(x, y) - bench_cut(x, y, self.mined_m3)
+        return out
 
     def ground(self, x: F64, y: F64, epoch: str) -> F64:
         out: F64 = self.terrain(x, y) + self.change(x, y)
@@ -64,16 +66,18 @@ def bench_cut(x: F64, y: F64, volume_m3: float) -> F64:
     all four strips by one bench (``DEPTH``). Faces are battered at 70 degrees: each strip's
     cut is ``DEPTH * a(x) * b(y)`` with linear ramps of run ``DEPTH / tan 70`` centred on
     its edges, so neighbouring strips' ramps add up to one and each ramp holds as much as
-    it leaves out: the volume is ``DEPTH * STRIP_W * (face - X0)`` exactly (once the face
-    is a ramp's run from the strip's start).
+    it leaves out; the face is placed so that the volume is ``volume_m3`` exactly.
     """
     run = DEPTH / np.tan(np.radians(70.0))
     strip_m3 = STRIP_W * (X1 - X0) * DEPTH
     n, rem = divmod(max(volume_m3, 0.0), strip_m3)
     layers, current = divmod(int(n), STRIPS)
     full_x = np.minimum(_ramp(x - X0, run), _ramp(X1 - x, run))
-    face = X0 + rem / (STRIP_W * DEPTH)
-    part_x = np.minimum(_ramp(x - X0, run), _ramp(face - x, run)) if rem > 0 else np.zeros_like(x)
+    # the face's position L past X0 for a cross-section area A = rem / (W D) [m]: L = A once
+    # both ramps are whole; before that the profile is a triangle of area (L + run)^2 / (4 run)
+    area = rem / (STRIP_W * DEPTH)
+    face = X0 + (area if area >= run else 2.0 * np.sqrt(run * area) - run)
+    part_x = np.minimum(_ramp(x - X0, run), _ramp(face - x, run))
     depth = np.zeros_like(x)
     for k in range(STRIPS):
         lo, hi = Y0 + k * STRIP_W, Y0 + (k + 1) * STRIP_W
@@ -120,6 +124,21 @@ class TonnesCounter:
             return t, m
 
 
+def payload_value(raw: bytes | bytearray) -> float | None:
+    """A payload reading [t]: a bare number, or a JSON object with ``v`` or ``value``
+    (as the haulage simulation publishes); None for anything else."""
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    v = obj.get("v", obj.get("value")) if isinstance(obj, dict) else None
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
 def flight(pit: DemoPit, cfg: SurveyConfig, inbox: Path, name: str, seed: int) -> Path:
     """Scan the pit as it is now and rename the LAZ into the inbox (blocking)."""
     sim = cfg.simulation
@@ -151,10 +170,9 @@ async def run_drone(ctx: SimulationContext) -> None:
         c.subscribe(topic, qos=0)
 
     def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            value = float(msg.payload)
-        except ValueError:
-            counter.malformed += 1  # not a number: counted, not a payload reading
+        value = payload_value(msg.payload)
+        if value is None:
+            counter.malformed += 1  # counted, not a payload reading
             return
         counter.on_payload(msg.topic.split("/")[-2], value)
 
