@@ -175,3 +175,20 @@ def test_bad_settings_are_named() -> None:
     with pytest.raises(SurveyError, match=r"apps\.survey\.cell_m"):
         SurveyApp().signals({"cell_m": -1}, plant())
     assert np.isfinite(DENSITY)
+
+
+async def test_a_survey_taken_in_but_not_finished_is_processed_after_a_restart(tmp_path: Path) -> None:
+    site = synth.make_site(SEED)
+    folder = tmp_path / "survey" / "20260101T000000-flight" / "input"
+    write_survey(folder / "flight.laz", site, "before", seed=9, spacing=0.8)
+    (folder.parent / "dem.tif").write_bytes(b"half-written")  # what a crash may leave
+    p = platform(tmp_path, plant(cell_m=1.0))
+    await p.start()
+    try:
+        await wait_until(lambda: len(events(p, "survey.processed")) == 1, what="resumed survey processed")
+        ev = events(p, "survey.processed")[0].payload
+        assert ev["survey_id"] == "20260101T000000-flight" and ev["files"] == ["flight.laz"]
+        assert json.loads((folder.parent / "result.json").read_text())["survey_id"] == ev["survey_id"]
+        assert (folder.parent / "dem.tif").read_bytes()[:4] == b"II*\x00"
+    finally:
+        await stop_platform(p)

@@ -54,7 +54,7 @@ class Job:
 
     id: str
     files: list[str]
-    source: str  # inbox | upload
+    source: str  # inbox | upload | resumed
     survey_ns: int
     state: str = "queued"
     stage: str = ""
@@ -164,7 +164,24 @@ class SurveyService:
         self._fail(job, [entry], reason)
 
     # ---- processing -------------------------------------------------------------------
+    def resume(self) -> list[Job]:
+        """Queue again the surveys taken in but not finished before a restart."""
+        jobs = []
+        for d in sorted(self.work.glob("*/input")):
+            if (d.parent / "result.json").exists() or d.parent.name.startswith("."):
+                continue
+            files = sorted(p for p in d.iterdir() if p.suffix.lower() in CLOUD)
+            if not files:
+                continue
+            t = max(int(f.stat().st_mtime_ns) for f in files)
+            job = Job(d.parent.name, [f.name for f in files], "resumed", t, inputs=files)
+            self.jobs.append(job)
+            self.queue.put_nowait(job)
+            jobs.append(job)
+        return jobs
+
     async def run(self) -> None:
+        self.resume()
         worker = asyncio.create_task(self._worker(), name="survey-worker")
         try:
             while True:
