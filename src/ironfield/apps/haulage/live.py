@@ -1,7 +1,9 @@
 """The live fleet: tracking, cycles and production KPIs over a rolling window.
 
 Samples go to the :class:`~ironfield.apps.haulage.tracking.FleetTracker`; completed cycles
-are kept for the window; every tick the fleet's time in each state is booked, so
+are kept for the window; ore counts as delivered when a truck finishes tipping (the median
+of its payload readings on the road), which is what ``tonnes_total`` and ``tph`` count;
+every tick the fleet's time in each state is booked, so
 availability, utilisation and loader hang time are time-weighted. Data-fault events are
 passed on at most once a minute per truck and kind (the rest are counted).
 """
@@ -9,6 +11,7 @@ passed on at most once a minute per truck and kind (the rest are counted).
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from dataclasses import replace
 
@@ -22,6 +25,7 @@ from ironfield.core.events import Event
 from ironfield.core.timeutil import NS_PER_S
 
 NS_PER_MIN = 60 * NS_PER_S
+MIN_SPAN_NS = 15 * NS_PER_MIN
 #: phases that count as productive truck time (utilisation)
 PRODUCTIVE = {Phase.SPOT, Phase.LOAD, Phase.HAUL, Phase.DUMP, Phase.RETURN}
 #: a truck becomes free for a decision when it enters these phases
@@ -49,6 +53,9 @@ class LiveFleet:
         self.newest_ts = 0
         self.down: set[str] = set()
         self._muted: dict[tuple[str, str], int] = {}
+        self.deliveries: deque[tuple[int, float]] = deque()  # (ts, tonnes) tipped
+        self._carried: dict[str, dict[int, float]] = {}  # truck -> payload readings on the road
+        self.first_ts: int | None = None
         self.heard: dict[str, float] = {}  # truck -> wall time [s] of its last sample
         self.suppressed = 0
 
@@ -62,13 +69,19 @@ class LiveFleet:
              ) -> tuple[list[Event], list[tuple[str, str]]]:
         """Events to emit and (truck, "loader"|"dump"|"arrived") decisions now due."""
         self.newest_ts = max(self.newest_ts, sample.ts)
+        if self.first_ts is None or sample.ts < self.first_ts:
+            self.first_ts = sample.ts
         self.heard[sample.truck] = wall
         if latest is not None:
             if latest.state == DOWN:
                 self.down.add(sample.truck)
             else:
                 self.down.discard(sample.truck)
-        return self._handle(self.tracker.push(sample))
+        out = self._handle(self.tracker.push(sample))
+        tr = self.tracker.trackers.get(sample.truck)
+        if tr is not None and tr.last is not None and tr.phase in (Phase.HAUL, Phase.QUEUE_DUMP):
+            self._carried.setdefault(sample.truck, {})[tr.last.ts] = tr.last.payload_t
+        return out
 
     def flush_quiet(self, wall: float) -> tuple[list[Event], list[tuple[str, str]]]:
         """Release the reorder buffer of trucks that sent nothing for ``quiet_s`` of wall
@@ -92,6 +105,10 @@ class LiveFleet:
                 out.append(replace(ev, asset=asset))
             elif ev.type == "haulage.phase":
                 ph = Phase(str(ev.payload["phase"]))
+                if ev.payload["from"] == Phase.DUMP.value:
+                    self._deliver(ev.asset, ev.ts)
+                elif ph in (Phase.QUEUE_LOAD, Phase.SPOT, Phase.LOAD):
+                    self._carried.pop(ev.asset, None)
                 if ph in FREE_FOR_LOADER:
                     due.append((ev.asset, "loader"))
                 elif ph in FREE_FOR_DUMP:
@@ -111,12 +128,21 @@ class LiveFleet:
         self._muted[key] = ev.ts
         return True
 
+    def _deliver(self, truck: str, ts: int) -> None:
+        """The truck finished tipping: book the median payload it hauled [t] as delivered
+        (a bouncing payload sensor reads high and low on the road)."""
+        carried = self._carried.pop(truck, {})
+        if not carried:
+            return  # first seen while tipping: its load is unknown
+        t = statistics.median(carried.values())
+        self.tonnes_total += t
+        self.deliveries.append((ts, t))
+
     def _cycle(self, ev: Event) -> None:
         tr = self.tracker.trackers[ev.asset]
         c = tr.cycles[-1]
         self.cycles.append((ev.asset, c))
         self.cycles_total += 1
-        self.tonnes_total += c.tonnes
         self.traction_kwh_total += max(0.0, c.net_kwh + c.regen_kwh)
         self.regen_kwh_total += c.regen_kwh
         self.recent_cycles.appendleft({"truck": ev.asset, **c.payload()})
@@ -141,9 +167,15 @@ class LiveFleet:
         while self.cycles and self.cycles[0][1].end_ts < now - self.window_ns:
             self.cycles.popleft()
         win = [c for _, c in self.cycles]
-        tonnes = sum(c.tonnes for c in win)
+        while self.deliveries and self.deliveries[0][0] < now - self.window_ns:
+            self.deliveries.popleft()
+        # t/h over the window; while tracking is younger than that, over the time since
+        # the first sample (at least MIN_SPAN), so the figure is right from the start
+        span = self.window_ns if self.first_ts is None else max(
+            MIN_SPAN_NS, min(self.window_ns, now - self.first_ts))
         out: dict[str, float] = {
-            "tonnes_total": self.tonnes_total, "tph": tonnes / (self.window_ns / 3.6e12),
+            "tonnes_total": self.tonnes_total,
+            "tph": sum(t for _, t in self.deliveries) / (span / 3.6e12),
             "plan_tph": plan_tph, "traction_kwh_total": self.traction_kwh_total,
             "regen_kwh_total": self.regen_kwh_total, "cycles_total": float(self.cycles_total),
             "charging_kw": self._charging_kw(latest, phases),

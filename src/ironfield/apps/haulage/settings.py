@@ -86,7 +86,7 @@ def _errors(e: ValidationError) -> str:
 
 #: derived signals: (name, unit, description)
 KPI_SIGNALS: list[tuple[str, str, str]] = [
-    ("tonnes_total", "t", "cumulative ore delivered (counter, at each completed cycle)"),
+    ("tonnes_total", "t", "cumulative ore delivered (counter, booked when a truck has tipped)"),
     ("tph", "t/h", "rolling throughput over the window"),
     ("plan_tph", "t/h", "planned throughput (upper-stage LP)"),
     ("kwh_per_t", "kWh/t", "net battery energy per tonne over the window"),

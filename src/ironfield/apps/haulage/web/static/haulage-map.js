@@ -46,10 +46,14 @@ async function drawLayout() {
     const x = n.x, y = flipY(n.y);
     const g = s("g", { class: `node node-${n.kind}`, "data-node": n.id });
     g.append(s("circle", { cx: x, cy: y, r: n.r, fill: "none", stroke: "#2f4256", "stroke-dasharray": "8 8", "stroke-width": 3 }));
-    g.append((SHAPES[n.kind] || SHAPES.junction)(x, y));
+    const shape = (SHAPES[n.kind] || SHAPES.junction)(x, y);
+    shape.setAttribute("transform", `translate(${x} ${y}) scale(1.5) translate(${-x} ${-y})`);
+    g.append(shape);
     if (n.kind !== "junction") {
-      g.append(s("text", { class: "node-label", x: x + 60, y: y - 8, text: n.id }));
-      g.append(s("text", { class: "node-sub", x: x + 60, y: y + 22, text: `${n.kind} · ${Math.round(n.z)} m` }));
+      // parking sits left of the charger: its label goes left
+      const left = n.kind === "parking", lx = left ? x - 75 : x + 75, anchor = left ? "end" : "start";
+      g.append(s("text", { class: "node-label", x: lx, y: y + 75, "text-anchor": anchor, text: n.id }));
+      g.append(s("text", { class: "node-sub", x: lx, y: y + 117, "text-anchor": anchor, text: `${n.kind} · ${Math.round(n.z)} m` }));
     }
     g.append(s("title", { text: `${n.id} (${n.kind}), elevation ${n.z} m` }));
     nodes.append(g);
@@ -59,24 +63,24 @@ async function drawLayout() {
 
 function truckGlyph(t) {
   const g = s("g", { class: "truck", "data-truck": t.id });
-  g.append(s("circle", { class: "body", r: 34, stroke: "#0b131b", "stroke-width": 5 }));
+  g.append(s("circle", { class: "body", r: 42, stroke: "#0b131b", "stroke-width": 5 }));
   // SoC ring: the arc's length is the state of charge
-  g.append(s("circle", { class: "soc-ring", r: 44, fill: "none", stroke: "#7cf29c", "stroke-width": 7, "stroke-dasharray": "0 999", transform: "rotate(-90)" }));
-  g.append(s("text", { "text-anchor": "middle", y: 9, text: t.id.replace(/^\D+/, "") }));
+  g.append(s("circle", { class: "soc-ring", r: 53, fill: "none", stroke: "#7cf29c", "stroke-width": 9, "stroke-dasharray": "0 999", transform: "rotate(-90)" }));
+  g.append(s("text", { "text-anchor": "middle", y: 12, text: t.id.replace(/^\D+/, "") }));
   g.append(s("title"));
   return g;
 }
 
-function place(t) {
+function place(t, offset = [0, 0]) {
   const layer = document.getElementById("hm-trucks-layer");
   let g = trucks.get(t.id);
   if (!g) { g = truckGlyph(t); trucks.set(t.id, g); layer.append(g); }
   if (t.x === null || t.y === null) { g.style.display = "none"; return; }
   g.style.display = "";
   g.setAttribute("data-phase", t.phase);
-  g.style.transform = `translate(${t.x}px, ${flipY(t.y)}px)`;
+  g.style.transform = `translate(${t.x + offset[0]}px, ${flipY(t.y) + offset[1]}px)`;
   g.querySelector(".body").setAttribute("fill", colour(t.phase));
-  const circ = 2 * Math.PI * 44, soc = Math.max(0, Math.min(1, t.soc ?? 0));
+  const circ = 2 * Math.PI * 53, soc = Math.max(0, Math.min(1, t.soc ?? 0));
   const ring = g.querySelector(".soc-ring");
   ring.setAttribute("stroke-dasharray", `${(soc * circ).toFixed(1)} ${circ.toFixed(1)}`);
   ring.setAttribute("stroke", soc < 0.25 ? "#e5484d" : soc < 0.4 ? "#f2c94c" : "#7cf29c");
@@ -114,7 +118,15 @@ function side(st) {
 async function poll() {
   try {
     const st = await api("/api/apps/haulage/state");
-    for (const t of st.trucks) place(t);
+    // trucks waiting at the same place are fanned out so each stays visible
+    const seen = new Map();
+    for (const t of st.trucks) {
+      const key = t.x === null ? "" : `${Math.round(t.x / 60)},${Math.round(t.y / 60)}`;
+      const k = seen.get(key) || 0;
+      seen.set(key, k + 1);
+      const a = -Math.PI / 2 - k * 0.8, r = k ? 100 + 30 * Math.floor(k / 7) : 0;
+      place(t, [r * Math.cos(a), r * Math.sin(a)]);
+    }
     side(st);
     const k = st.kpis;
     status.textContent = `${fmtTime(st.ts)} UTC · ${fmt(k.tph, 0)} t/h (plan ${fmt(k.plan_tph, 0)}) · ${st.trucks.length} trucks`;

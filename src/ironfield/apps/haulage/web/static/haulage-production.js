@@ -56,10 +56,19 @@ function cycles(cs) {
   document.querySelector("#hp-cycles tbody").replaceWith(body);
 }
 
+function plan(flows) {
+  const entries = Object.entries(flows).sort((a, b) => b[1] - a[1]);
+  const top = Math.max(1, ...entries.map(([, v]) => v));
+  document.getElementById("hp-plan").replaceChildren(...entries.map(([path, v]) =>
+    el("div", { class: "hp-path" }, el("span", { text: path.replace("->", " → ") }),
+      el("span", { class: "hp-bar" }, el("i", { style: `width:${(100 * v / top).toFixed(1)}%` })),
+      el("b", { text: fmt(v, 0) }))));
+}
+
 async function live() {
   try {
     const st = await api("/api/apps/haulage/state");
-    kpis(st.kpis); states(st.kpis); breakdown(st.breakdown_min); cycles(st.cycles);
+    kpis(st.kpis); states(st.kpis); breakdown(st.breakdown_min); plan(st.plan); cycles(st.cycles);
     status.textContent = `${fmtTime(st.ts)} UTC` + (st.plan_conflicts.length ? ` · plan: ${st.plan_conflicts.join("; ")}` : "");
     status.className = "muted";
   } catch (e) { status.textContent = e.message; status.className = "error"; }
