@@ -134,6 +134,11 @@ class Runner:
             self.ctx.emit(Event.make("haulage.dispatch_failed", asset,
                                      {"truck": truck, "for": what, "reason": str(e)}, ts=ts))
             return
+        except Exception as e:  # a bug for one truck must not stop tracking the fleet
+            log.exception("haulage: dispatch of %s failed", truck)
+            self.ctx.emit(Event.make("haulage.dispatch_failed", asset, {
+                "truck": truck, "for": what, "reason": f"{type(e).__name__}: {e}"}, ts=ts))
+            return
         code = self.ingest.code_of(truck, "dest", dec.dest)
         if code is None:
             self.ctx.emit(Event.make("haulage.dispatch_failed", asset, {
