@@ -7,10 +7,10 @@ function bars(id, items, unit) {
   const max = Math.max(1e-9, ...items.map(([, v]) => v || 0));
   const kids = [];
   items.forEach(([label, v, color], i) => {
-    const y = 20 + i * 48, w = 300 * (v || 0) / max;
+    const y = 20 + i * 48, w = 240 * (v || 0) / max;
     kids.push(svg("text", { x: 4, y: y + 20, class: "en-svg-text" }, label));
-    kids.push(svg("rect", { x: 190, y, width: Math.max(1, w), height: 30, fill: color, class: "co-bar" }));
-    kids.push(svg("text", { x: 196 + w, y: y + 20, class: "en-svg-text" }, v === null || v === undefined ? "–" : num(v, 2) + unit));
+    kids.push(svg("rect", { x: 200, y, width: Math.max(1, w), height: 30, fill: color, class: "co-bar" }));
+    kids.push(svg("text", { x: 206 + w, y: y + 20, class: "en-svg-text" }, v === null || v === undefined ? "–" : num(v, 2) + unit));
   });
   box.replaceChildren(...kids);
 }
@@ -21,18 +21,22 @@ function trend(days) {
   const vals = days.map((d) => d.kg_per_t);
   const max = Math.max(1e-9, ...vals.filter((v) => v !== null));
   const bw = (W - L - 10) / Math.max(1, days.length);
-  const kids = [svg("text", { x: 4, y: 14, class: "en-svg-muted" }, "kg/t")];
+  const every = Math.ceil(days.length / 12);
+  const kids = [svg("text", { x: 4, y: 14, class: "en-svg-muted" }, "kg/t"), svg("line", { x1: L, x2: W - 10, y1: H - 24, y2: H - 24, stroke: "#243446" })];
   days.forEach((d, i) => {
     const x = L + i * bw;
-    if (d.kg_per_t === null) kids.push(svg("text", { x: x + 2, y: H - 30, class: "en-svg-muted" }, "no ore"));
-    else {
+    if (d.kg_per_t === null) {
+      const t = svg("rect", { x: x + 2, y: H - 26, width: Math.max(2, bw - 4), height: 2, fill: "#8194a8" });
+      t.append(svg("title", {}, `${d.day}: no ore counted` + (d.coverage ? "" : ", no meter data")));
+      kids.push(t);
+    } else {
       const h = (H - 60) * d.kg_per_t / max;
       const r = svg("rect", { x: x + 2, y: H - 24 - h, width: Math.max(2, bw - 4), height: h, fill: COLORS[0], opacity: 0.3 + 0.7 * d.coverage });
       r.append(svg("title", {}, `${d.day}: ${num(d.kg_per_t, 3)} kg/t, ${num(d.grid_import_kwh)} kWh import, ${num(d.ore_t)} t ore, meter coverage ${Math.round(100 * d.coverage)} %`));
       kids.push(r);
       kids.push(svg("text", { x: x + 2, y: H - 28 - h, class: "en-svg-muted" }, num(d.kg_per_t, 2)));
     }
-    kids.push(svg("text", { x: x + 2, y: H - 8, class: "en-svg-muted" }, d.day.slice(5)));
+    if (i % every === 0 || i === days.length - 1) kids.push(svg("text", { x: x + 2, y: H - 8, class: "en-svg-muted" }, d.day.slice(5)));
   });
   box.replaceChildren(...kids);
 }
