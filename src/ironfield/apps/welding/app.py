@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,10 @@ class WeldingApp:
     def __init__(self) -> None:
         self.processor: WeldingProcessor | None = None
         self.ctx: AppContext | None = None
-        self.commands_dropped = 0
+        self.pending: OrderedDict[str, Command] = OrderedDict()
+        self._wake = asyncio.Event()
+        self.commands_sent = 0
+        self.commands_replaced = 0
         self.lagged = 0
 
     def signals(self, config: Mapping[str, Any], plant: PlantSpec) -> list[SignalDef]:
@@ -55,8 +59,7 @@ class WeldingApp:
         cfg = WeldingConfig.of(ctx.config)
         proc = WeldingProcessor(Shop.from_registry(cfg, ctx.registry), ctx.registry)
         self.processor, self.ctx = proc, ctx
-        queue: asyncio.Queue[Command] = asyncio.Queue(maxsize=2000)
-        sender = asyncio.create_task(self._send(ctx, queue))
+        sender = asyncio.create_task(self._send(ctx))
         try:
             with ctx.bus.subscribe(signals=proc.lookup.sids, policy="lag", maxsize=20_000) as sub:
                 last_shop = 0
@@ -78,10 +81,12 @@ class WeldingApp:
                         for ev in out.events:
                             ctx.emit(ev)
                         for cmd in out.commands:
-                            try:
-                                queue.put_nowait(cmd)
-                            except asyncio.QueueFull:
-                                self.commands_dropped += 1
+                            if cmd.signal in self.pending:
+                                self.commands_replaced += 1
+                            self.pending[cmd.signal] = cmd
+                            self.pending.move_to_end(cmd.signal)
+                        if out.commands:
+                            self._wake.set()
                     t = now_ns()
                     if t - last_shop >= 1_000_000_000:
                         last_shop = t
@@ -89,13 +94,20 @@ class WeldingApp:
         finally:
             sender.cancel()
 
-    @staticmethod
-    async def _send(ctx: AppContext, queue: asyncio.Queue[Command]) -> None:
-        """Write-back one command at a time (the platform journals each with its result)."""
+    async def _send(self, ctx: AppContext) -> None:
+        """Write-back one command at a time (the platform journals each with its result).
+
+        Pending commands are kept per signal, oldest first: when the write-back path is
+        slower than the decisions (a shop learning 4080 spots at once), a newer value for a
+        signal replaces the one not yet sent instead of queueing behind it."""
         while True:
-            cmd = await queue.get()
+            while not self.pending:
+                self._wake.clear()
+                await self._wake.wait()
+            _, cmd = self.pending.popitem(last=False)
             try:
                 await ctx.command(cmd)
+                self.commands_sent += 1
             except Exception:  # a failed write is journaled by the platform; keep going
                 log.exception("welding: command %s failed", cmd.signal)
 

@@ -106,6 +106,7 @@ class RobotSim:
     step_pct: float = 0.0
     next_spot: int = 0
     welds: int = 0
+    last_end_ns: int = 0
 
     def __post_init__(self) -> None:
         self.paths = pa.array([f"{self.path}/{n}" for n in SUMMARY + CURVES], pa.string())
@@ -188,7 +189,10 @@ class ShopSim:
         i = pool.traj.current_ka[row, :n] * gain * (1 + 0.002 * self.rng.standard_normal(n))
         v = pool.traj.voltage_v[row, :n] * gain * (1 + 0.004 * self.rng.standard_normal(n))
         dur_ms = float(n)
+        # a robot never starts a weld before its last one ended (a late publisher could)
+        end_ns = max(end_ns, r.last_end_ns + int(dur_ms * 1e6) + 1_000_000)
         start = end_ns - int(dur_ms * 1e6)
+        r.last_end_ns = end_ns
         energy = float(np.sum(i * v))  # [kA·V·ms] = [J]
         ex = int(pool.traj.expulsion_index[row])
         expelled = ex <= stop or bool(pool.expelled_edge[row])

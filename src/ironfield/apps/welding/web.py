@@ -105,6 +105,7 @@ def make_web(app: WeldingApp) -> AppWeb:
                 "line_rate_per_min": round(60 * p.shop.weld_rate_hz(), 1),
                 "latency_p99_ms": round(lat[0] / 1e6, 1) if lat else None,
                 "lagged": app.lagged,
+                "commands_sent": app.commands_sent, "commands_pending": len(app.pending),
             },
         }
 
