@@ -87,3 +87,16 @@ def test_delivered_tonnes_and_tph_over_the_window() -> None:
     k = f.tick(T0 + 125 * 60 * 10**9, {}, 850.0)
     assert k["tph"] == 0.0 and k["tonnes_total"] == pytest.approx(88.0)  # out of the window
     assert k["plan_tph"] == 850.0
+
+
+def test_a_truck_that_goes_silent_is_named_once() -> None:
+    cfg = demo_mine(2)
+    f = LiveFleet(AppSettings(site="s", area="pit"), cfg, MineModel(cfg))
+    f.push(Sample("truck-02", T0, 0.0, 2600.0, 0.0, 0.0, 0.5, "queue_load"), None, wall=100.0)
+    assert f.flush_quiet(wall=150.0)[0] == []
+    (ev,) = f.flush_quiet(wall=161.0)[0]
+    assert (ev.type, ev.asset, ev.payload["problem"]) == (
+        "haulage.telemetry_stale", "s/pit/truck-02", "no telemetry for 61 s")
+    assert f.flush_quiet(wall=300.0)[0] == []  # said once
+    f.push(Sample("truck-02", T0 + 10**9, 0.0, 2600.0, 0.0, 0.0, 0.5, "queue_load"), None, wall=301.0)
+    assert f.stale == set()

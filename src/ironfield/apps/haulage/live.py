@@ -20,9 +20,9 @@ from ironfield.apps.haulage.config import HaulageConfig, NodeKind
 from ironfield.apps.haulage.ingest import Latest
 from ironfield.apps.haulage.model import MineModel
 from ironfield.apps.haulage.settings import DOWN, STATE_NAMES, AppSettings
-from ironfield.apps.haulage.tracking import Cycle, FleetTracker, Phase, Sample
+from ironfield.apps.haulage.tracking import Cycle, FleetTracker, Phase, Sample, TrackerSettings
 from ironfield.core.events import Event
-from ironfield.core.timeutil import NS_PER_S
+from ironfield.core.timeutil import NS_PER_S, now_ns
 
 NS_PER_MIN = 60 * NS_PER_S
 MIN_SPAN_NS = 15 * NS_PER_MIN
@@ -57,6 +57,9 @@ class LiveFleet:
         self._carried: dict[str, dict[int, float]] = {}  # truck -> payload readings on the road
         self.first_ts: int | None = None
         self.heard: dict[str, float] = {}  # truck -> wall time [s] of its last sample
+        self.last_heard: dict[str, float] = {}
+        self.stale: set[str] = set()
+        self.tracker_gap_s = TrackerSettings().max_gap_ns / NS_PER_S
         self.suppressed = 0
 
     def clock(self, wall_ns: int) -> int:
@@ -72,6 +75,8 @@ class LiveFleet:
         if self.first_ts is None or sample.ts < self.first_ts:
             self.first_ts = sample.ts
         self.heard[sample.truck] = wall
+        self.last_heard[sample.truck] = wall
+        self.stale.discard(sample.truck)
         if latest is not None:
             if latest.state == DOWN:
                 self.down.add(sample.truck)
@@ -87,6 +92,15 @@ class LiveFleet:
         """Release the reorder buffer of trucks that sent nothing for ``quiet_s`` of wall
         time (a truck that went silent must not keep its last samples forever)."""
         events: list[Event] = []
+        stale_s = self.tracker_gap_s
+        for truck, t in self.last_heard.items():
+            if wall - t >= stale_s and truck not in self.stale:
+                self.stale.add(truck)
+                tr = self.tracker.trackers.get(truck)
+                last = tr.last.ts if tr is not None and tr.last is not None else None
+                events.append(Event.make("haulage.telemetry_stale", truck, {
+                    "silent_s": round(wall - t, 1), "last_ts": last,
+                    "problem": f"no telemetry for {wall - t:.0f} s"}, ts=self.clock(now_ns())))
         for truck, t in list(self.heard.items()):
             if wall - t >= self.s.quiet_s:
                 tr = self.tracker.trackers.get(truck)

@@ -54,6 +54,7 @@ class FleetSim:
         self.bad_commands = 0
         self.t_wall0 = 0.0
         self.warming = True
+        self._said: set[str] = set()
         self.sim = MineSim(self.cfg, SimSettings(
             seed=s.sim.seed, duration_min=math.inf, telemetry_s=s.sim.telemetry_s,
             mtbf_h=s.sim.mtbf_h, mttr_h=s.sim.mttr_h,
@@ -110,8 +111,11 @@ class FleetSim:
         self.fallbacks += 1
         if self.warming:
             return None
-        log.info("%s: no assignment from dispatch for its %s choice; the truck chooses itself",
-                 truck, kind)
+        # the first time per truck loudly, then quietly: a demo without the app says so once
+        level = logging.INFO if truck in self._said else logging.WARNING
+        self._said.add(truck)
+        log.log(level, "%s: no assignment from dispatch for its %s choice; the truck chooses itself",
+                truck, kind)
         return None
 
     # --- telemetry ---------------------------------------------------------------------
