@@ -27,9 +27,11 @@ def node_codes(n_trucks: int = 2) -> dict[int, str]:
 
 
 def plant(site: str, unique: str, *, trucks_in_plant: int = 3, fleet: int = 2,
-          app: dict[str, Any] | None = None, port: int = 1883) -> PlantSpec:
-    """Trucks truck-01.. in ``<site>/pit``; the haulage fleet is the first ``fleet``."""
-    codes = node_codes(fleet)
+          app: dict[str, Any] | None = None, port: int = 1883,
+          codes: dict[int, str] | None = None) -> PlantSpec:
+    """Trucks truck-01.. in ``<site>/pit``; the haulage fleet is the first ``fleet``;
+    ``codes``: the states of ``dispatch_to`` (default: every place)."""
+    codes = codes or node_codes(fleet)
     section = {"site": site, "area": "pit", "kpi_period_s": 0.5, "quiet_s": 2.0,
                **demo_mine(fleet).model_dump(mode="json", exclude_none=True), **(app or {})}
     doc = {

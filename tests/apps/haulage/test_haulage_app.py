@@ -224,6 +224,33 @@ async def test_dispatch_honours_the_energy_charging_plan(
         await stop_platform(p)
 
 
+async def test_a_place_the_truck_cannot_be_told_is_named(
+        tmp_path: Path, mosquitto: tuple[str, int], unique: str) -> None:
+    host, port = mosquitto
+    site = f"h{unique}"
+    spec = plant(site, unique, codes={0: "none", 1: "bench-1460"})  # no code for a dump
+    p = Platform(plant=spec, data_dir=tmp_path, app_factories={"haulage": HaulageApp})
+    p.open()
+    await started(p)
+    pub = Publisher(host, port, site)
+    try:
+        cyc = full_cycle(now_ns() - 65 * 60 * 10**9)
+        for pt in cyc.points:
+            if pt.ts <= cyc.phase_start["haul"]:  # up to the end of loading
+                pub.point("truck-01", pt)
+        await until(lambda: bool(events(p, "haulage.dispatch_failed")), "the failed decision")
+        (ev,) = events(p, "haulage.dispatch_failed")
+        assert ev.asset == f"{site}/pit/truck-01"
+        assert ev.payload["for"] == "dump"
+        assert ev.payload["reason"] in (f"{site}/pit/truck-01/dispatch_to has no state for 'crusher'",
+                                        f"{site}/pit/truck-01/dispatch_to has no state for 'rom-pad'")
+        assert not events(p, "haulage.dispatch")
+        assert p.tasks["app/haulage"].restarts == 0
+    finally:
+        pub.close()
+        await stop_platform(p)
+
+
 def test_state_codes_match_the_rig() -> None:
     # the rig's wire codes are the demo plant's (the simulator and the app both read them)
     from ironfield.core.plant import load_plant

@@ -129,11 +129,11 @@ class LiveFleet:
                     due.append((ev.asset, "dump"))
                 elif ph in ARRIVED:
                     due.append((ev.asset, "arrived"))
-            elif self._let_through(ev):
+            elif self.let_through(ev):
                 out.append(replace(ev, asset=asset))
         return out, due
 
-    def _let_through(self, ev: Event) -> bool:
+    def let_through(self, ev: Event) -> bool:
         key = (ev.asset, ev.type)
         last = self._muted.get(key)
         if last is not None and abs(ev.ts - last) < NS_PER_MIN:

@@ -131,23 +131,26 @@ class Runner:
         try:
             dec = self.dispatch.decide(truck, what, now, self.ingest.latest)
         except IronfieldError as e:
-            self.ctx.emit(Event.make("haulage.dispatch_failed", asset,
-                                     {"truck": truck, "for": what, "reason": str(e)}, ts=ts))
+            self._failed(asset, truck, what, str(e), ts)
             return
         except Exception as e:  # a bug for one truck must not stop tracking the fleet
             log.exception("haulage: dispatch of %s failed", truck)
-            self.ctx.emit(Event.make("haulage.dispatch_failed", asset, {
-                "truck": truck, "for": what, "reason": f"{type(e).__name__}: {e}"}, ts=ts))
+            self._failed(asset, truck, what, f"{type(e).__name__}: {e}", ts)
             return
         code = self.ingest.code_of(truck, "dest", dec.dest)
         if code is None:
-            self.ctx.emit(Event.make("haulage.dispatch_failed", asset, {
-                "truck": truck, "for": what,
-                "reason": f"{asset}/{TELEMETRY['dest']} has no state for {dec.dest!r}"}, ts=ts))
+            self._failed(asset, truck, what,
+                         f"{asset}/{TELEMETRY['dest']} has no state for {dec.dest!r}", ts)
             return
         task = asyncio.create_task(self._send(truck, asset, dec.dest, dec.kind, dec.reason, code, ts))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _failed(self, asset: str, truck: str, what: str, reason: str, ts: int) -> None:
+        ev = Event.make("haulage.dispatch_failed", asset, {"truck": truck, "for": what,
+                                                          "reason": reason}, ts=ts)
+        if self.fleet.let_through(ev):  # at most one a minute per truck
+            self.ctx.emit(ev)
 
     async def _send(self, truck: str, asset: str, dest: str, kind: str, reason: str, code: int,
                     ts: int) -> None:
