@@ -111,9 +111,12 @@ class FleetSim:
         self.fallbacks += 1
         if self.warming:
             return None
-        # the first time per truck loudly, then quietly: a demo without the app says so once
-        level = logging.INFO if truck in self._said else logging.WARNING
-        self._said.add(truck)
+        # the first time per truck loudly (once the app has had 2 min to see the fleet),
+        # then quietly: a demo whose dispatch does not answer says so once per truck
+        level = logging.INFO
+        if truck not in self._said and time.monotonic() - self.t_wall0 > 120:
+            level = logging.WARNING
+            self._said.add(truck)
         log.log(level, "%s: no assignment from dispatch for its %s choice; the truck chooses itself",
                 truck, kind)
         return None
