@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 def signal_defs(cfg: SurveyConfig) -> list[SignalDef]:
     a = cfg.asset
     defs = [
-        SignalDef(f"{a}/mined_m3", unit="m3", description="volume cut since the previous survey"),
-        SignalDef(f"{a}/mined_t", unit="t", description="tonnes mined since the previous survey (cut x density)"),
+        SignalDef(f"{a}/mined_m3", unit="m3",
+                  description="volume mined since the previous survey (cut - fill in the pit)"),
+        SignalDef(f"{a}/mined_t", unit="t", description="tonnes mined since the previous survey (mined_m3 x density)"),
         SignalDef(f"{a}/cut_m3", unit="m3", description="cut volume since the previous survey"),
         SignalDef(f"{a}/fill_m3", unit="m3", description="fill volume since the previous survey"),
         SignalDef(f"{a}/coverage", unit="1", low=0, high=1,

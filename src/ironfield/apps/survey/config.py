@@ -56,6 +56,7 @@ class SimConfig(BaseModel):
     noise_m: float = Field(default=0.03, ge=0)
     plan_tph: float = Field(default=2000.0, ge=0)  # used when no truck telemetry arrives
     telemetry: bool = True  # count tonnes from luobei/pit/+/payload_t
+    start_m3: float = Field(default=30_000.0, ge=0)  # already mined when the demo starts
 
 
 class SurveyConfig(BaseModel):
@@ -72,6 +73,9 @@ class SurveyConfig(BaseModel):
     max_upload_mb: float = Field(default=2048.0, gt=0)
     haulage_tonnes: str | None = None  # default <site>/haulage/tonnes_total
     stockpiles: list[StockpileConfig] = Field(default_factory=list)
+    # where mining happens [m, survey frame]; mined = cut - fill inside it (default: the
+    # whole compared area outside the stockpile polygons)
+    pit: list[tuple[float, float]] | None = Field(default=None, min_length=3)
     simulation: SimConfig = Field(default_factory=SimConfig)
 
     @field_validator("stockpiles")

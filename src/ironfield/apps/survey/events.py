@@ -40,6 +40,7 @@ class ProcessedPayload(BaseModel):
     net_m3: float | None
     mined_m3: float | None
     mined_t: float | None
+    mined_basis: str = ""  # where mined = cut - fill was summed
     coverage: float
     level_of_detection_m: float | None
     min_change_m: float

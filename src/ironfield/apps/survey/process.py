@@ -2,7 +2,8 @@
 
 :func:`process_survey` is plain blocking code (the service runs it in a worker thread):
 SMRF ground filter and DEM (:func:`.pipeline.build_dem`), cut/fill against the previous
-survey's DEM (:func:`.volume.cut_fill`), each configured stockpile over its base
+survey's DEM (:func:`.volume.cut_fill`), the volume mined (:func:`mined_volume`), each
+configured stockpile over its base
 (:func:`.stockpile.stockpile_volume`), tonnes via density; it writes ``dem.tif``,
 ``dem.npz`` (the DEM kept for the next comparison) and the picture (``change.png`` over
 the hillshade, or ``dem.png`` for a first survey) into the survey's folder. The caller
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.path import Path as MplPath
 
 from ironfield.apps.survey.config import StockpileConfig, SurveyConfig
 from ironfield.apps.survey.dem import Dem, write_geotiff
@@ -29,7 +31,7 @@ from ironfield.apps.survey.polygon import read_polygon
 from ironfield.apps.survey.render import change_png, dem_png
 from ironfield.apps.survey.stockpile import stockpile_volume
 from ironfield.apps.survey.units import CrsInfo
-from ironfield.apps.survey.volume import cut_fill
+from ironfield.apps.survey.volume import ChangeGrid, cut_fill
 
 #: (stage, fraction done 0..1) reported while a survey is processed
 Progress = Callable[[str, float], None]
@@ -81,6 +83,31 @@ def stockpiles(dem: Dem, cfg: SurveyConfig, data_dir: Path) -> list[dict[str, An
     return out
 
 
+def mined_volume(change: ChangeGrid, pit: np.ndarray | None,
+                 exclude: Sequence[np.ndarray]) -> tuple[float, str]:
+    """Material removed [m3] = cut - fill over the significant cells inside ``pit`` (or
+    everywhere) and outside the ``exclude`` rings (stockpiles), with how it was bounded.
+
+    Net rather than gross cut: the speckle of two scans of a steep face is cut and fill
+    in equal parts, and a pit's depletion is what the trucks carried away.
+    """
+    ny, nx = change.dz.shape
+    xs = change.x0 + (np.arange(nx) + 0.5) * change.cell
+    ys = change.y0 + (np.arange(ny) + 0.5) * change.cell
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    keep = np.ones(pts.shape[0], dtype=bool)
+    if pit is not None:
+        keep &= MplPath(pit).contains_points(pts)
+    for ring in exclude:
+        keep &= ~MplPath(ring).contains_points(pts)
+    dz = np.where(change.significant & keep.reshape(ny, nx), np.nan_to_num(change.dz), 0.0)
+    basis = "inside the pit polygon" if pit is not None else "the compared area"
+    if exclude:
+        basis += f" outside {len(exclude)} stockpile polygon(s)"
+    return -float(dz.sum()) * change.cell**2, basis
+
+
 def process_survey(
     paths: Sequence[Path], out_dir: Path, cfg: SurveyConfig, data_dir: Path,
     previous: Dem | None, progress: Progress | None = None,
@@ -107,14 +134,23 @@ def process_survey(
     volume: dict[str, Any] | None = None
     mined_m3: float | None = None
     change = None
+    basis = ""
     if previous is not None:
         try:
             res, change = cut_fill(previous, dem, cfg.min_change_m, cfg.lod_k)
             volume = res.to_dict()
-            mined_m3 = res.cut_m3
             warnings += res.warnings
         except (NoOverlapError, UnitsError, ValueError) as e:
             warnings.append(f"not compared with the previous survey: {e}")
+    if change is not None:
+        rings = []
+        for sp in cfg.stockpiles:
+            try:
+                rings.append(_ring(sp, dem, data_dir))
+            except PolygonError:
+                continue  # reported in the stockpile's own row
+        pit = np.asarray(cfg.pit, dtype=np.float64) if cfg.pit else None
+        mined_m3, basis = mined_volume(change, pit, rings)
     piles = stockpiles(dem, cfg, data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_geotiff(dem, out_dir / "dem.tif")
@@ -133,6 +169,7 @@ def process_survey(
         "dem": d,
         "volume": volume,
         "mined_m3": mined_m3,
+        "mined_basis": basis,
         "mined_t": None if mined_m3 is None else mined_m3 * cfg.density_t_m3,
         "density_t_m3": cfg.density_t_m3,
         "coverage": coverage,

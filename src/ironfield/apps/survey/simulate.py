@@ -6,7 +6,8 @@ benches divided by the in-situ density (``apps.survey.density_t_m3``), so the su
 follow the simulated production. Tonnes are counted from the trucks' MQTT telemetry
 (``<site>/pit/+/payload_t``, a bare number or ``{"v": ...}``): a truck that carried more than 20 t and comes back under
 5 t has dumped its peak payload. Between two flights with no telemetry at all, the plan
-rate ``simulation.plan_tph`` is used instead (and the flight's name says ``plan``).
+rate ``simulation.plan_tph`` is used instead (and the flight's name says ``plan``). The
+pit starts with ``simulation.start_m3`` already mined, so the first flight shows benches.
 
 Each flight is written as LAZ under a hidden name in the inbox and renamed in, so the app
 only ever sees complete files; it talks to the platform only through MQTT and the inbox.
@@ -192,7 +193,7 @@ async def run_drone(ctx: SimulationContext) -> None:
             last = now
             state["mined_t"] += tonnes
             state["flights"] += 1
-            pit.mined_m3 = state["mined_t"] / cfg.density_t_m3
+            pit.mined_m3 = sim.start_m3 + state["mined_t"] / cfg.density_t_m3
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             await asyncio.to_thread(flight, pit, cfg, inbox, f"drone-{stamp}-{source}",
                                     ctx.seed + state["flights"])
