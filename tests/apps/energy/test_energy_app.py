@@ -74,7 +74,10 @@ async def test_pv_expected_actual_pr_and_a_trip(tmp_path: Path, mosquitto: tuple
         per_inv_kw = plant_w / 1000.0 / INVERTERS * 0.95
         trip = (ts >= ts[60]) & (ts < ts[70])  # inverter-02 trips for 10 minutes
         inv2 = np.where(trip, 0.0, per_inv_kw)
-        pub.send("pv/weather-station", ts, poa_wm2=poa, module_temp_c=tmod)
+        # three more minutes with an impossible irradiance: flagged with the reason, left out
+        bad_ts = ts[-1] + np.arange(1, 4, dtype=np.int64) * NS_PER_MIN
+        pub.send("pv/weather-station", np.concatenate([ts, bad_ts]), poa_wm2=np.concatenate([poa, [2500.0] * 3]),
+                 module_temp_c=np.concatenate([tmod, [20.0] * 3]))
         pub.send("pv/inverter-01", ts, ac_power_kw=np.round(per_inv_kw, 4), status=np.full(n, 4.0))
         pub.send("pv/inverter-02", ts, ac_power_kw=np.round(inv2, 4), status=np.where(trip, 7.0, 4.0))
 
@@ -105,7 +108,11 @@ async def test_pv_expected_actual_pr_and_a_trip(tmp_path: Path, mosquitto: tuple
         await until(lambda: len(raw(p, "luobei/energy/scope2_location_t")[0]) > 0, "scope 2")
         assert len(raw(p, "luobei/energy/co2_location_kg_per_t")[0]) == 0
         assert len(raw(p, "luobei/energy/co2_market_kg_per_t")[0]) == 0
-        assert p.tasks["app/energy"].running
+        app = p.apps["energy"]
+        assert isinstance(app, EnergyApp)
+        flags = await until(lambda: app.state.frame.flags if app.state.frame else None, "the flags on the page")
+        assert flags == {"luobei/pv/weather-station/poa_wm2 above 1600 W/m2 (above enhanced extraterrestrial)": 3}
+        assert p.tasks["app/energy"].running and app.state.errors == 0
     finally:
         pub.close()
         await stop_platform(p)

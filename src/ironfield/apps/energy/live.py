@@ -18,6 +18,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ironfield.apps.energy import balance as bal
+from ironfield.apps.energy.checks import (
+    Flag,
+    combine,
+    flag_irradiance,
+    flag_power,
+    flag_temperature,
+    summary,
+)
 from ironfield.apps.energy.config import EnergyConfig
 from ironfield.apps.energy.events import PV_LOSS, PvLossPayload
 from ironfield.apps.energy.performance import LossThresholds, detect_losses
@@ -87,6 +95,7 @@ class Frame:
     summary: dict[str, Any] = field(default_factory=dict)
     shifts: list[dict[str, Any]] = field(default_factory=list)
     losses: list[dict[str, Any]] = field(default_factory=list)
+    flags: dict[str, int] = field(default_factory=dict)  # minutes left out, per reason
 
 
 @dataclass
@@ -165,17 +174,30 @@ class LiveProcessor:
         inv_kw = {p: m[p] * kw_scale(reg, p) for p in inv}
         pv = total(list(inv_kw.values()), n)
         poa, tmod = m.get(live.poa_irradiance, nan), m.get(live.module_temp, nan)
-        exp_w = self._expected_w(ts, poa, tmod) if n else nan
         imp = m.get(live.grid_import, nan) * (kw_scale(reg, live.grid_import) if live.grid_import in reg else 1)
         exp = m.get(live.grid_export, nan) * (kw_scale(reg, live.grid_export) if live.grid_export in reg else 1)
+        # out of physical range: flagged with the reason and left out (a gap), never used
+        flags = [*flag_irradiance(poa, name=live.poa_irradiance),
+                 *flag_temperature(tmod, name=live.module_temp),
+                 *flag_power(pv * 1000.0, self.rated_w, name="PV AC power (sum of the inverters)"),
+                 Flag(f"{live.grid_import} or {live.grid_export} negative (the meter's flows are "
+                      "non-negative)", (imp < 0) | (exp < 0))]
+        bad_poa, _ = combine(flags[:2], n)
+        bad_t, _ = combine(flags[2:3], n)
+        bad_pv, _ = combine(flags[3:5], n)
+        bad_meter = flags[5].mask
+        poa, tmod = np.where(bad_poa, np.nan, poa), np.where(bad_t, np.nan, tmod)
+        pv = np.where(bad_pv, np.nan, pv)
+        imp, exp = np.where(bad_meter, np.nan, imp), np.where(bad_meter, np.nan, exp)
         load = pv + imp - exp
+        exp_w = self._expected_w(ts, poa, tmod) if n else nan
         charging = m.get(charging_path)
         fixed_kw = {k: total([m[p] * kw_scale(reg, p) for p in ps], n) for k, ps in fixed.items() if ps}
         tz = self.cfg.site.timezone
         day_start = local_midnight(now, tz)
         pr = self._pr(ts, pv, poa, tz) if n else nan
         frame = Frame(ts, pv, exp_w / 1000.0, poa, tmod, imp, exp, load, charging, fixed_kw, inv_kw,
-                      pr, day_start)
+                      pr, day_start, flags=summary(flags))
         batches = [b for b in (
             self._rows("pv_expected_kw", ts, exp_w / 1000.0),
             self._rows("pv_actual_kw", ts, pv),

@@ -65,7 +65,8 @@ def make_web(app: EnergyApp) -> AppWeb:
         s = app.state
         f = s.frame
         if f is None or not len(f.ts):
-            return {"at_ns": s.at_ns, "ts": None, "flows": {}, "today": {}, "shifts": [], "errors": s.errors}
+            return {"at_ns": s.at_ns, "ts": None, "flows": {}, "today": {}, "shifts": [], "errors": s.errors,
+                    "last_error": s.last_error, "flags": {}}
 
         recent = f.ts >= f.ts[-1] - RECENT_NS
 
@@ -87,7 +88,8 @@ def make_web(app: EnergyApp) -> AppWeb:
                                           if np.isfinite(pr).any() else None}
         return {"at_ns": s.at_ns, "ts": int(f.ts[-1]), "flows": flows, "today": today, "shifts": js(f.shifts, 2),
                 "site": cfg.site.name, "rated_kw": round(app.rated_kw, 1),
-                "errors": s.errors, "last_error": s.last_error, "cpu_s": round(s.cpu_s, 3)}
+                "errors": s.errors, "last_error": s.last_error, "cpu_s": round(s.cpu_s, 3),
+                "flags": f.flags}
 
     @router.get("/api/apps/energy/pv")
     async def pv(_: Viewer) -> dict[str, Any]:

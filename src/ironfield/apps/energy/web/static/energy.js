@@ -126,6 +126,10 @@ async function load() {
     const [now, pv, pl] = await Promise.all([api("/api/apps/energy/now"), api("/api/apps/energy/pv"), api("/api/apps/energy/plan")]);
     document.getElementById("en-asof").textContent = now.ts ? "minute of " + fmtTime(now.ts) + " UTC" : "waiting for the first minute of data";
     document.getElementById("en-error").textContent = now.errors ? `${now.errors} failed ticks; last: ${now.last_error}` : "";
+    const fl = Object.entries(now.flags || {});
+    const flagBox = document.getElementById("en-flags");
+    flagBox.hidden = !fl.length;
+    flagBox.textContent = fl.length ? "Input left out of the window (minutes): " + fl.map(([r, c]) => `${r}: ${c}`).join("; ") : "";
     flows(now); kpis(now); shifts(now); losses(pv); pvChart(pv); plan(pl.plan);
   } catch (e) { document.getElementById("en-error").textContent = e.message; }
 }
