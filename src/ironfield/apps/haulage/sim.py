@@ -85,6 +85,7 @@ class _Truck:
         self.leg: tuple[Leg, float, float, float, float] | None = None
         self.op_min = 0.0
         self.ttf_min = 0.0
+        self.aux_t = 0.0  # auxiliaries are booked up to this time [min]
 
 
 def _lognorm(rng: random.Random, mean: float, cv: float) -> float:
@@ -239,6 +240,7 @@ class MineSim:
     def _drive(self, tr: _Truck, dest: str, loaded: bool, phase: Phase
                ) -> simpy.events.ProcessGenerator:
         route = self.net.route(tr.node, dest, loaded)
+        self._standing_aux(tr)  # a leg's energy includes its own auxiliaries
         tr.phase = phase
         energies = legs_energy(tr.model, route.legs, tr.payload)
         noise = _lognorm(self.rng, 1.0, self.s.cv_travel)
@@ -255,14 +257,21 @@ class MineSim:
             self._book(tr, phase, dt)
         tr.leg = None
         tr.node = dest
+        tr.aux_t = self.env.now
 
     def _wait(self, tr: _Truck, phase: Phase, minutes: float) -> simpy.events.ProcessGenerator:
         tr.phase = phase
-        kwh = tr.model.aux_kw * minutes / 60.0
-        tr.soc_kwh = max(0.0, tr.soc_kwh - kwh)
-        self.res.net_kwh += kwh
         self._book(tr, phase, minutes)
         yield self.env.timeout(minutes)
+        self._standing_aux(tr)
+
+    def _standing_aux(self, tr: _Truck) -> None:
+        """Book the auxiliaries' draw [kWh] while the truck stood (queue, spot, load,
+        tip, repair) since the last booking; telemetry interpolates it in between."""
+        kwh = tr.model.aux_kw * max(0.0, self.env.now - tr.aux_t) / 60.0
+        tr.soc_kwh = max(0.0, tr.soc_kwh - kwh)
+        self.res.net_kwh += kwh
+        tr.aux_t = self.env.now
 
     def _truck(self, tr: _Truck) -> simpy.events.ProcessGenerator:
         while True:
@@ -345,6 +354,7 @@ class MineSim:
         tr.phase = Phase.CHARGE
         with res.request() as req:
             yield req
+            self._standing_aux(tr)  # while waiting for a bay; the charger supplies them after
             self._book(tr, Phase.CHARGE, self.env.now - t_q)
             need = max(0.0, self.s.charge_to * tr.model.battery_kwh - tr.soc_kwh)
             dt = need / power * 60.0
@@ -357,6 +367,7 @@ class MineSim:
                 tr.soc_kwh += need / steps
             self.res.charged_kwh += need
             self._book(tr, Phase.CHARGE, dt)
+            tr.aux_t = self.env.now
 
     def _telemetry(self, tr: _Truck) -> simpy.events.ProcessGenerator:
         period = self.s.telemetry_s / 60.0
@@ -371,7 +382,10 @@ class MineSim:
         """Position [m], speed [m/s] and SoC [kWh] now, interpolated along the leg."""
         if tr.leg is None:
             n = self.net.nodes[tr.node]
-            return n.x_m, n.y_m, 0.0, tr.soc_kwh
+            soc = tr.soc_kwh
+            if tr.phase != Phase.CHARGE:  # the auxiliaries draw while it stands
+                soc = max(0.0, soc - tr.model.aux_kw * max(0.0, self.env.now - tr.aux_t) / 60.0)
+            return n.x_m, n.y_m, 0.0, soc
         leg, t0, t1, s0, s1 = tr.leg
         f = 0.0 if t1 <= t0 else min(1.0, (self.env.now - t0) / (t1 - t0))
         a, b = self.net.nodes[leg.start], self.net.nodes[leg.end]
