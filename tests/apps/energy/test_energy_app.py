@@ -117,6 +117,22 @@ async def test_pv_expected_actual_pr_and_a_trip(tmp_path: Path, mosquitto: tuple
         pub.close()
         await stop_platform(p)
 
+    # a restart on the same data emits nothing twice
+    again = await start(tmp_path, unique)
+    try:
+        app2 = again.apps["energy"]
+        assert isinstance(app2, EnergyApp)
+        t0 = now_ns()
+        await until(lambda: app2.state.at_ns > t0 and app2.state.frame is not None and app2.state.carbon is not None,
+                    "a full tick after the restart")
+        assert again.historian is not None
+        assert again.pipeline is not None
+        await again.pipeline.flush()  # events emitted by that tick are stored
+        assert len(again.historian.events(0, 2**62, types=[PV_LOSS])) == 1  # the trip, still once
+        assert app2.state.frame is not None and app2.state.frame.losses  # it was seen again
+    finally:
+        await stop_platform(again)
+
 
 async def test_balance_gap_plan_carbon_and_report(tmp_path: Path, mosquitto: tuple[str, int], unique: str) -> None:
     p = await start(tmp_path, unique, haulage=True)
