@@ -12,12 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from apps.haulage.haulage_rig import STATES, Publisher, full_cycle, node_codes, plant
 from ironfield.apps.haulage.app import HaulageApp
+from ironfield.core.batch import Batch
 from ironfield.core.errors import IronfieldError
 from ironfield.core.events import Event
 from ironfield.core.plugins import App, SimulatedApp
@@ -248,6 +250,26 @@ async def test_a_place_the_truck_cannot_be_told_is_named(
         assert p.tasks["app/haulage"].restarts == 0
     finally:
         pub.close()
+        await stop_platform(p)
+
+
+async def test_counters_continue_after_a_restart(
+        tmp_path: Path, mosquitto: tuple[str, int], unique: str) -> None:
+    site = f"h{unique}"
+    p = Platform(plant=plant(site, unique), data_dir=tmp_path, app_factories={"haulage": HaulageApp})
+    p.open()
+    assert p.historian is not None
+    root = f"{site}/haulage"
+    # what a previous run of the app left in the historian
+    ids = [p.registry.id(f"{root}/{n}") for n in ("tonnes_total", "cycles_total", "regen_kwh_total")]
+    p.historian.write(Batch.build(np.asarray(ids), now_ns() - 10**9, np.asarray([5000.0, 57.0, 812.5])))
+    await started(p)
+    try:
+        await until(lambda: last(p, f"{root}/cycles_total") == 57.0, "the counters written again")
+        assert last(p, f"{root}/tonnes_total") == 5000.0
+        assert last(p, f"{root}/regen_kwh_total") == 812.5
+        assert last(p, f"{root}/traction_kwh_total") == 0.0  # none stored: from zero
+    finally:
         await stop_platform(p)
 
 
