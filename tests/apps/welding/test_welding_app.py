@@ -87,7 +87,11 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         sent.append(clipped)
         for k in range(5):
             sent.append(W.make(r3, 1, t0 + (21 + k) * sec, curves=False))
-        for w in sent:
+        for w in sent[:3]:
+            robot.send(w)
+        # a message that is not a weld batch at all: dead-lettered by the connector, counted
+        robot.c.publish(f"{r2}/weld", b'{"spot": 1, "current": "lots"}', qos=1).wait_for_publish(10)
+        for w in sent[3:]:
             robot.send(w)
         await until(lambda: proc.welds_total + proc.rejected_total == len(sent), "every weld analysed")
         await until(lambda: len(robot.commands) >= 2, "dress commands at the robots")
@@ -120,6 +124,9 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         assert "looks like A, expected kA" in " ".join(rejected[weld_id(r2, amps.start_ns)]["reasons"])
         assert rejected[weld_id(r2, stray.start_ns)]["codes"] == ["unknown_spot"]
         assert proc.rejected_total == 3 and proc.welds_total == len(sent) - 3
+        assert p.pipeline is not None and p.pipeline.stats.malformed == 1
+        dead = h.dead_letters()
+        assert len(dead) == 1 and f"{r2}/weld" in dead[0].source and "not an ironfield Arrow batch" in dead[0].reason
 
         # the reference was learned from the first five passing welds of r1's spot 1
         learned = [e for e in by_type["welding.reference_update"] if e.payload["spot"] == f"{r1}/spot-01"]  # type: ignore[attr-defined]

@@ -97,6 +97,18 @@ def test_shop_floor_robot_and_spot_pages(tmp_path: Path, mosquitto: tuple[str, i
         page.wait_for_timeout(300)
         page.screenshot(path=str(SHOTS / "welding-spot.png"), full_page=True)
         page.close()
+
+        # an engineer enters a chisel test of the weld shown; a viewer does not get the form
+        eng = browser.new_page(viewport={"width": 1500, "height": 1000})
+        browser_login(eng, server, "erin", f"/apps/welding/robot?path={star.path}")
+        eng.wait_for_selector("#wr-res canvas")
+        assert eng.locator("#wr-qa").is_visible()
+        eng.fill("#wr-qa-nugget", "3.1")
+        eng.click("#wr-qa button")
+        eng.wait_for_function("document.getElementById('wr-qa-out').textContent !== ''")
+        d_min = proc.spots[f"{star.path}/spot-02"].family.stackup.d_min_mm  # the last weld was spot 2
+        assert eng.locator("#wr-qa-out").inner_text().startswith(f"nugget below {round(d_min, 3)} mm")
+        eng.close()
     finally:
         pub.disconnect()
         pub.loop_stop()

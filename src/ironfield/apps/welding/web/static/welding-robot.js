@@ -1,5 +1,5 @@
 // One robot: electrodes, spots, recent welds; the selected weld's curves from the historian.
-import { api, el, fmtTime } from "/static/js/common.js";
+import { api, canWrite, el, fmtTime } from "/static/js/common.js";
 
 const robot = document.getElementById("wr-title").dataset.robot;
 const plots = {};
@@ -95,3 +95,19 @@ async function refresh() {
 
 refresh();
 setInterval(refresh, 5000);
+
+// QA entry (engineers): a chisel or ultrasonic result for the selected weld
+const qa = document.getElementById("wr-qa");
+if (canWrite("engineer")) qa.hidden = false;
+qa.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const out = document.getElementById("wr-qa-out");
+  if (!selected) { out.textContent = "select a weld first"; return; }
+  try {
+    const r = await api("/api/apps/welding/qa", { method: "POST", body: {
+      weld_id: selected, method: document.getElementById("wr-qa-method").value,
+      nugget_mm: Number(document.getElementById("wr-qa-nugget").value), expelled: document.getElementById("wr-qa-expelled").checked } });
+    out.className = r.nugget_ok ? "ok" : "error";
+    out.textContent = (r.nugget_ok ? "nugget ok" : `nugget below ${r.d_min_mm} mm`) + (r.reference_update ? " · reference: " + r.reference_update.reason : "");
+  } catch (e) { out.className = "error"; out.textContent = e.message; }
+});
