@@ -92,7 +92,6 @@ class WeldingConfig(BaseModel):
     spots_per_robot: int = Field(6, ge=1, le=40)
     families: list[FamilySpec] = Field(default_factory=lambda: list(DEFAULT_FAMILIES))
     reference_welds: int = Field(10, ge=5, le=200)  # passing welds a spot learns from first
-    expulsion_streak_alarm: int = Field(3, ge=1)
     dress_at_life_pct: float = Field(10.0, ge=0, le=100)
     sim: SimSpec = Field(default_factory=SimSpec)
 
