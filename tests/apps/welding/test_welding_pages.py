@@ -70,7 +70,9 @@ def test_shop_floor_robot_and_spot_pages(tmp_path: Path, mosquitto: tuple[str, i
 
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         browser_login(page, server, "vic", "/apps/welding")
-        page.wait_for_function("document.querySelectorAll('.wt').length === 680 && !document.querySelector('.wt.q-none')")
+        # (polled from here: the page's CSP forbids the eval that wait_for_function needs)
+        wait_for(lambda: page.locator(".wt").count() == 680 and page.locator(".wt.q-none").count() == 0,
+                 what="680 tiles, each with a verdict")
         assert page.locator(".wline").count() == 4
         rejected_tile = page.locator(f'.wt[data-robot="{sim.robots[20].path}"]')
         assert "q-3" in (rejected_tile.get_attribute("class") or "")
@@ -105,7 +107,7 @@ def test_shop_floor_robot_and_spot_pages(tmp_path: Path, mosquitto: tuple[str, i
         assert eng.locator("#wr-qa").is_visible()
         eng.fill("#wr-qa-nugget", "3.1")
         eng.click("#wr-qa button")
-        eng.wait_for_function("document.getElementById('wr-qa-out').textContent !== ''")
+        wait_for(lambda: eng.locator("#wr-qa-out").inner_text() != "", what="the QA answer")
         d_min = proc.spots[f"{star.path}/spot-02"].family.stackup.d_min_mm  # the last weld was spot 2
         assert eng.locator("#wr-qa-out").inner_text().startswith(f"nugget below {round(d_min, 3)} mm")
         eng.close()
