@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 from apps.welding.welding_rig import Robot, Welds, plant_text
 from ironfield.apps.welding.app import WeldingApp
 from ironfield.apps.welding.shop import DEFAULT_FAMILIES, weld_id
+from ironfield.core.errors import PlantFileError
 from ironfield.core.plant import parse_plant
 from ironfield.core.timeutil import now_ns
 from ironfield.runtime.platform import Platform
@@ -154,7 +156,12 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         journal = [e.payload for e in by_type["command"] if e.payload["signal"] == f"{r3}/dress_cmd"]  # type: ignore[attr-defined]
         assert journal and journal[0]["status"] == "confirmed" and journal[0]["user"] == "welding"
         assert last[f"{r3}/dress_due"] == 1.0
-        assert last[f"{site}/body-shop/welds_total"] == float(len(sent) - 3)
+        # the shop's counters are submitted once a second
+        total = reg.id(f"{site}/body-shop/welds_total")
+        async with asyncio.timeout(10):
+            while h.last([total]).value.tolist() != [float(len(sent) - 3)]:
+                await asyncio.sleep(0.2)
+                await settle(p)
 
         # QA results: only for welds that exist; engineers only
         web = create_app(p, auth=make_auth(tmp_path))
@@ -187,3 +194,12 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
     finally:
         robot.close()
         await stop_platform(p)
+
+
+def test_a_bad_welding_section_is_named_at_open(tmp_path: Path) -> None:
+    text = plant_text("wbad", "127.0.0.1", 1883, "unused", robots=2, spots=0)
+    p = Platform(plant=parse_plant(text), data_dir=tmp_path, app_factories={"welding": WeldingApp})
+    with pytest.raises(PlantFileError, match=r"apps\.welding.*spots_per_robot.*greater than or equal to 1"):
+        p.open()
+    assert p.historian is not None
+    p.historian.close()

@@ -102,7 +102,9 @@ class WeldingConfig(BaseModel):
         try:
             return cls.model_validate(dict(raw or {}))
         except ValidationError as e:
-            raise PlantFileError("<plant>", [(None, "apps.welding", str(e))]) from None
+            raise PlantFileError("<plant>", [
+                (None, ".".join(["apps", "welding", *(str(x) for x in err["loc"])]), err["msg"])
+                for err in e.errors()]) from None
 
 
 @dataclass(frozen=True)
