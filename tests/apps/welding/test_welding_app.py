@@ -96,7 +96,9 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         for w in sent[3:]:
             robot.send(w)
         await until(lambda: proc.welds_total + proc.rejected_total == len(sent), "every weld analysed")
-        await until(lambda: len(robot.commands) >= 2, "dress commands at the robots")
+        # r3's dress request comes with its last weld, so its command arriving at the robot
+        # means every weld's derived values were submitted before it
+        await until(lambda: (f"{r3}/dress_cmd", 1.0) in robot.commands, "r3's dress command at the robot")
         await settle(p)
         h = p.historian
         assert h is not None
