@@ -146,6 +146,9 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         assert last[f"{r1}/quality"] == 2.0 and last[f"{r1}/expulsion_streak"] == 1.0
         assert last[f"{r3}/quality"] == 0.0  # the clipped weld is kept, flagged
         assert proc.flagged_total == 1
+        flagged = [e.payload for e in by_type["welding.weld_flagged"]]  # type: ignore[attr-defined]
+        assert [(f["weld_id"], f["codes"]) for f in flagged] == [(weld_id(r3, clipped.start_ns), ["saturated"])]
+        assert "current sensor sat at" in flagged[0]["reasons"][0]
         assert any("saturated" in r for w in proc.robots[2].recent for r in w.get("reasons", []))
 
         # electrodes: life from the weld counts (no beta peak in summaries), dress request at 95 %

@@ -8,6 +8,7 @@ Per weld (see ``docs/welding.md``):
 
 1. content checks (:func:`~ironfield.apps.welding.analysis.check_weld`): a rejected record
    becomes a ``welding.weld_rejected`` event with its reasons and never stops the others;
+   a flagged one (kept, not learned from) a ``welding.weld_flagged`` event;
 2. verdict: ``expulsion`` if the curve analysis (sharp resistance drop) or the robot's
    own timer saw one; ``undersized`` if the heat delivered after the beta peak falls short
    of the spot's learned reference (normalised by the beta resistance as the adaptive
@@ -185,6 +186,9 @@ class WeldingProcessor:
         quality, detail = self._verdict(spot, w, res)
         if flags:
             self.flagged_total += 1
+            out.events.append(Event.make("welding.weld_flagged", robot.path, {
+                "weld_id": wid, "robot": robot.path, "codes": sorted({i.code for i in flags}),
+                "reasons": [f"{i.code}: {i.message}" for i in flags]}, ts=end))
         passed = quality == "ok" and not flags
         self._learn(spot, robot, w, res, wid, passed, end, out)
         self._electrode(robot, spot, w, res, end, out)
