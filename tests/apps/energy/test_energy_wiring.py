@@ -62,3 +62,14 @@ def test_windows_share_chargers_without_overlap() -> None:
     # t1 runs 0..0.6 of period 1 on charger-1; t2 wraps: 0.6..1 on charger-1, 0..0.3 on charger-2
     t2 = sorted((w.charger, w.start_ns, w.end_ns) for w in win if w.truck == "t2")
     assert t2 == [("charger-1", round(0.6 * period), period), ("charger-2", 0, round(0.3 * period))]
+
+
+def test_windows_carry_the_dispatchers_charger_ids() -> None:
+    charge = np.array([[300.0], [300.0]])
+    plan = ChargingPlan(trucks=["t1", "t2"], start_ns=0, period_h=0.25, charge_kw=charge, hauling=np.zeros((2, 1)),
+                        soc=np.zeros((2, 2)), grid_import_kw=np.zeros(1), grid_export_kw=np.zeros(1),
+                        tonnes_per_h=np.zeros(2))
+    # one charger node with two spots, as the haulage network names it
+    win = windows(plan, 300.0, 2, ["charger", "charger"])
+    assert [(w.truck, w.charger, w.start_ns, w.end_ns) for w in win] == [
+        ("t1", "charger", 0, 15 * 60 * 10**9), ("t2", "charger", 0, 15 * 60 * 10**9)]

@@ -233,6 +233,10 @@ class LiveConfig(_Model):
     truck_haul_kw: float = Field(180.0, ge=0, description="net drain while hauling [kW]")
     truck_tonnes_per_h: float = Field(270.0, ge=0, description="ore per hour hauling [t/h]")
     trucks_required: int = Field(4, ge=0, description="trucks that must haul in each period")
+    charger_ids: list[str] = Field(
+        default_factory=list,
+        description="the dispatcher's id of each of charging.chargers (repeat an id for a "
+                    "charger with several spots); default charger-1, charger-2, ...")
     value_per_tonne: float = Field(5.0, ge=0, description="[currency/t]")
     diesel_l_per_day: float = Field(0.0, ge=0, description="other site diesel (scope 1) [L/day]")
     # haul cycle geometry for the diesel baseline (per cycle of the haulage app's events)

@@ -15,6 +15,7 @@ two chargers at once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -50,8 +51,10 @@ def problem(cfg: EnergyConfig, start_ns: int, socs: dict[str, float], pv_kw: Flo
         existing_peak_kw=max(0.0, existing_peak_kw), value_per_tonne=live.value_per_tonne)
 
 
-def windows(plan: ChargingPlan, charger_kw: float, chargers: int) -> list[ChargingWindow]:
-    """Charging windows on named chargers (McNaughton wrap-around per period)."""
+def windows(plan: ChargingPlan, charger_kw: float, chargers: int,
+            ids: Sequence[str] = ()) -> list[ChargingWindow]:
+    """Charging windows on named chargers (McNaughton wrap-around per period); charger
+    ``j`` is ``ids[j]`` (the dispatcher's id) or ``charger-<j+1>``."""
     period_ns = round(plan.period_h * NS_PER_H)
     pieces: list[tuple[str, int, int, int, float]] = []  # truck, charger, start, end, kwh
     for t in range(plan.charge_kw.shape[1]):
@@ -77,7 +80,10 @@ def windows(plan: ChargingPlan, charger_kw: float, chargers: int) -> list[Chargi
         else:
             merged.append(list(p))
     merged.sort(key=lambda p: (p[2], p[1]))
-    return [ChargingWindow(truck=p[0], charger=f"charger-{p[1] + 1}", start_ns=int(p[2]),
+    def charger_id(j: int) -> str:
+        return ids[j] if j < len(ids) else f"charger-{j + 1}"
+
+    return [ChargingWindow(truck=p[0], charger=charger_id(p[1]), start_ns=int(p[2]),
                            end_ns=int(p[3]), kwh=round(float(p[4]), 2)) for p in merged if p[3] > p[2]]
 
 
@@ -94,8 +100,9 @@ def make_plan(cfg: EnergyConfig, start_ns: int, socs: dict[str, float], pv_kw: F
     pb = problem(cfg, start_ns, socs, pv_kw, other_load_kw, existing_peak_kw)
     opt = plan_charging(pb)
     base = charge_when_low(pb, cfg.charging.low_soc_trigger)
-    win = windows(opt, cfg.charging.charger_kw, cfg.charging.chargers)
-    base_win = windows(base, cfg.charging.charger_kw, cfg.charging.chargers)
+    ids = cfg.live.charger_ids
+    win = windows(opt, cfg.charging.charger_kw, cfg.charging.chargers, ids)
+    base_win = windows(base, cfg.charging.charger_kw, cfg.charging.chargers, ids)
     payload = ChargingPlanPayload(plan_id=uuid.uuid4().hex[:12], windows=win)
     period_ns = round(pb.period_h * NS_PER_H)
     ts: NsArray = start_ns + np.arange(pb.periods, dtype=np.int64) * period_ns
@@ -103,6 +110,7 @@ def make_plan(cfg: EnergyConfig, start_ns: int, socs: dict[str, float], pv_kw: F
         "plan_id": payload.plan_id, "start_ns": start_ns, "period_ns": period_ns,
         "ts": ts.tolist(), "pv_surplus_kw": np.round(pb.pv_surplus_kw, 1).tolist(),
         "price": pb.price_per_kwh.tolist(), "chargers": cfg.charging.chargers,
+        "charger_ids": [ids[j] if j < len(ids) else f"charger-{j + 1}" for j in range(cfg.charging.chargers)],
         "trucks": {t.name: round(t.soc0, 3) for t in pb.trucks},
         "windows": [w.model_dump() for w in win],
         "baseline_windows": [w.model_dump() for w in base_win],

@@ -95,24 +95,34 @@ function plan(p) {
   const tbl = el("table", { class: "grid en-cmp", id: "en-cmp" }, el("thead", {}, el("tr", {}, el("th", { text: "" }), el("th", { class: "num", text: "optimised (LP)" }), el("th", { class: "num", text: "charge-when-low" }))),
     el("tbody", {}, ...rows.map(([label, key, unit]) => el("tr", {}, el("td", { text: label }), el("td", { class: "num" + (o[key] < b[key] && key !== "charged_kwh" ? " better" : ""), text: num(o[key]) + unit }), el("td", { class: "num", text: num(b[key]) + unit })))));
   document.getElementById("en-plan-cmp").replaceChildren(tbl);
-  const t0 = p.ts[0], t1 = p.ts[p.ts.length - 1] + p.period_ns, W = 900, L = 150, lane = 20;
+  const t0 = p.ts[0], t1 = p.ts[p.ts.length - 1] + p.period_ns, W = 900, L = 150;
   const x = (t) => L + (W - L - 10) * (t - t0) / (t1 - t0);
   const kids = [];
   const trucks = Object.keys(p.trucks);
   const color = (tr) => COLORS[trucks.indexOf(tr) % COLORS.length];
   let y = 18;
   for (let h = 0; h < p.ts.length; h += 4) kids.push(svg("text", { x: x(p.ts[h]), y: 12, class: "en-svg-muted" }, hhmm(p.ts[h])));
+  const ids = p.charger_ids || [...Array(p.chargers).keys()].map((c) => `charger-${c + 1}`);
   for (const [title, wins] of [["LP", p.windows], ["when low", p.baseline_windows]]) {
-    for (let c = 1; c <= p.chargers; c++) {
-      kids.push(svg("text", { x: 4, y: y + 14, class: "en-svg-muted" }, `${title} charger-${c}`));
-      kids.push(svg("rect", { x: L, y, width: W - L - 10, height: lane - 4, fill: "#1b2b3c" }));
-      for (const w of wins.filter((w) => w.charger === `charger-${c}`)) {
-        const r = svg("rect", { x: x(w.start_ns), y, width: Math.max(1, x(w.end_ns) - x(w.start_ns)), height: lane - 4, fill: color(w.truck), opacity: title === "LP" ? 1 : 0.55, class: "en-win" });
+    // one lane per charger (spot): windows of a charger id with several spots are packed
+    // onto its lanes in time order
+    const lanes = [];
+    for (const id of ids) lanes.push({ id, ends: -Infinity, wins: [] });
+    for (const w of [...wins].sort((a, b) => a.start_ns - b.start_ns)) {
+      let lane = lanes.find((l) => l.id === w.charger && l.ends <= w.start_ns);
+      if (!lane) { lane = { id: w.charger, ends: -Infinity, wins: [] }; lanes.push(lane); }
+      lane.wins.push(w); lane.ends = w.end_ns;
+    }
+    for (const lane of lanes) {
+      kids.push(svg("text", { x: 4, y: y + 14, class: "en-svg-muted" }, `${title} ${lane.id}`));
+      kids.push(svg("rect", { x: L, y, width: W - L - 10, height: 16, fill: "#1b2b3c" }));
+      for (const w of lane.wins) {
+        const r = svg("rect", { x: x(w.start_ns), y, width: Math.max(1, x(w.end_ns) - x(w.start_ns)), height: 16, fill: color(w.truck), opacity: title === "LP" ? 1 : 0.55, class: "en-win" });
         r.append(svg("title", {}, `${w.truck} ${hhmm(w.start_ns)}–${hhmm(w.end_ns)} UTC ${num(w.kwh)} kWh`));
         kids.push(r);
         if (x(w.end_ns) - x(w.start_ns) > 40) kids.push(svg("text", { x: x(w.start_ns) + 3, y: y + 12, class: "en-svg-text", style: "font-size:10px;fill:#00131f" }, w.truck));
       }
-      y += lane;
+      y += 20;
     }
     y += 8;
   }
