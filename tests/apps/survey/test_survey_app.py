@@ -194,3 +194,9 @@ async def test_a_survey_taken_in_but_not_finished_is_processed_after_a_restart(t
         assert (folder.parent / "dem.tif").read_bytes()[:4] == b"II*\x00"
     finally:
         await stop_platform(p)
+
+
+def test_the_entry_point_gives_the_survey_app() -> None:
+    from ironfield.runtime.plugins import load_entry_point
+
+    assert load_entry_point("ironfield.apps", "survey") is SurveyApp
