@@ -200,6 +200,24 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         robot.close()
         await stop_platform(p)
 
+    # restarted on the same data, the app carries on where the shop was
+    again = Platform(plant=parse_plant(text), data_dir=tmp_path, app_factories={"welding": WeldingApp})
+    again.open()
+    app2 = again.apps["welding"]
+    assert isinstance(app2, WeldingApp)
+    await again.start()
+    try:
+        await until(lambda: app2.processor is not None, "the app after a restart")
+        p2 = app2.processor
+        assert p2 is not None
+        assert (p2.welds_total, p2.rejected_total) == (len(sent) - 3, 3)
+        assert p2.shop.robots == (r1, r2, r3)  # plant order, whatever the stored registry's
+        assert [r.quality for r in p2.robots] == [2, 3, 0]
+        assert p2.robots[0].streak == 1 and p2.robots[2].dress_due
+        assert p2.robots[2].life_pct == expected_life_pct({3: 5, 0: 1})
+    finally:
+        await stop_platform(again)
+
 
 def test_a_bad_welding_section_is_named_at_open(tmp_path: Path) -> None:
     text = plant_text("wbad", "127.0.0.1", 1883, "unused", robots=2, spots=0)

@@ -57,7 +57,16 @@ class WeldingApp:
 
     async def run(self, ctx: AppContext) -> None:
         cfg = WeldingConfig.of(ctx.config)
-        proc = WeldingProcessor(Shop.from_registry(cfg, ctx.registry), ctx.registry)
+        # robots in plant order (not the registry's, which a restart may reorder): a robot's
+        # number decides its spots' families
+        shop = Shop.from_paths(cfg, [d.path for d in ctx.plant.signal_defs_unchecked()])
+        proc = WeldingProcessor(shop, ctx.registry)
+        if ctx.history is not None:  # after a restart, carry on where the shop was
+            area = cfg.area.rstrip("/")
+            sids = [sid for path, sid in ctx.registry.mapping().items() if path.startswith(area + "/")]
+            b = ctx.history.last(sids)  # served from the historian's latest-value cache
+            proc.restore({ctx.registry.path(int(s)): float(v)
+                          for s, v in zip(b.signal.tolist(), b.value.tolist(), strict=True)})
         self.processor, self.ctx = proc, ctx
         sender = asyncio.create_task(self._send(ctx))
         try:

@@ -322,6 +322,30 @@ class WeldingProcessor:
         while len(self._weld_order) > 50_000:
             self.welds.pop(self._weld_order.popleft(), None)
 
+    # -- restart ----------------------------------------------------------------------
+
+    def restore(self, last: dict[str, float]) -> None:
+        """Pick up after a restart from the last stored values (path -> value): robot
+        verdicts, streaks, dress state, shop totals; the wear models restart from the
+        robots' own count of welds since dressing (their resistance history is gone)."""
+        area = self.cfg.area.rstrip("/")
+        self.welds_total = int(last.get(f"{area}/welds_total", 0.0))
+        self.rejected_total = int(last.get(f"{area}/rejected_total", 0.0))
+        for r in self.robots:
+            p = r.path
+            r.quality = int(last.get(f"{p}/quality", -1.0))
+            r.streak = int(last.get(f"{p}/expulsion_streak", 0.0))
+            r.dress_due = last.get(f"{p}/dress_due", 0.0) >= 0.5
+            r.life_pct = last.get(f"{p}/electrode_life_pct", 100.0)
+            r.state = int(last.get(f"{p}/state", 0.0))
+            wsd = last.get(f"{p}/welds_since_dress", 0.0)
+            if math.isfinite(wsd) and wsd > 0:
+                r.welds_since_dress = int(wsd)
+                fams = [self.spots[self.shop.spot_id(p, k)].family.name
+                        for k in range(1, self.cfg.spots_per_robot + 1)]
+                for name, m in r.wear.items():
+                    m.welds = round(wsd * fams.count(name) / len(fams))
+
     # -- shop level, QA ---------------------------------------------------------------
 
     def shop_rows(self, now_ns: int) -> Batch:

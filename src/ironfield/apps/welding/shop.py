@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ironfield.apps.welding.model import Coating, Schedule, StackUp
 from ironfield.core.errors import PlantFileError
-from ironfield.core.signals import SignalRegistry
 
 # Signals a weld robot publishes with every weld (one message: summary rows at the weld
 # start, curve rows at 1 kHz after it).
@@ -116,14 +115,11 @@ class Shop:
 
     @classmethod
     def from_paths(cls, config: WeldingConfig, paths: list[str]) -> Shop:
-        """Robots: assets under the area with a ``spot_no`` signal."""
+        """Robots: assets under the area with a ``spot_no`` signal, in the order of
+        ``paths`` (give the plant's order: a robot's number decides its spots' families)."""
         root = config.area.rstrip("/") + "/"
         robots = [p.rsplit("/", 1)[0] for p in paths if p.startswith(root) and p.endswith("/spot_no")]
         return cls(config, tuple(dict.fromkeys(robots)))
-
-    @classmethod
-    def from_registry(cls, config: WeldingConfig, registry: SignalRegistry) -> Shop:
-        return cls.from_paths(config, list(registry))
 
     def line_of(self, robot: str) -> str:
         return robot.rsplit("/", 2)[-2]
