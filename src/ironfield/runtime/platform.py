@@ -99,8 +99,9 @@ class Platform:
         for spec in self.plant.connectors:
             factory = load_entry_point("ironfield.connectors", spec.type)
             self.connectors[spec.id] = factory(spec, ctx)
-        self._open_alarms()
+        # apps first: alarm rules may name the signals an app derives
         self._open_apps()
+        self._open_alarms()
 
     def _open_apps(self) -> None:
         for name, config in self.plant.apps.items():
