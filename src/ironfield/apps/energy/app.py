@@ -154,7 +154,7 @@ class EnergyApp:
         tgrid = start + np.arange(n, dtype=np.int64) * period_ns
         fts = np.asarray(fc["ts"], np.int64)
         p50 = np.nan_to_num(np.asarray(fc["p50_kw"], np.float64), nan=0.0)
-        pv = np.interp(tgrid, fts + STEP_NS // 2, p50, left=0.0, right=0.0)
+        pv = np.interp(tgrid + period_ns // 2, fts + STEP_NS // 2, p50, left=0.0, right=0.0)  # mid-period
         charging = f.charging_kw if f.charging_kw is not None else np.zeros(len(f.ts))
         other = f.load_kw - charging
         recent = other[-60:][np.isfinite(other[-60:])]
