@@ -274,7 +274,8 @@ class LiveProcessor:
                 row = shifts.setdefault(pe.label, {"shift": pe.label})
                 row[k] = None if not np.isfinite(pe.energy_kwh) else round(pe.energy_kwh, 2)
                 row[f"{k}_partial"] = round(pe.partial_kwh, 2)
-                row["coverage"] = min(row.get("coverage", 1.0), round(pe.coverage, 4))
+                if k == "grid_import":  # the meter's coverage is the balance's
+                    row["coverage"] = round(pe.coverage, 4)
         f.shifts = list(shifts.values())
         out: list[Batch] = []
         if sel.sum() < 2:

@@ -52,7 +52,7 @@ function kpis(now) {
 function shifts(now) {
   const body = el("tbody");
   const cell = (r, key) => el("td", { class: "num", text: r[key] !== null && r[key] !== undefined ? num(r[key]) : r[key + "_partial"] !== undefined ? "(" + num(r[key + "_partial"]) + ")" : "–" });
-  for (const r of (now.shifts || []).filter((r) => r.coverage > 0).slice(-6).reverse()) body.append(el("tr", {}, el("td", { text: r.shift }), cell(r, "pv"), cell(r, "grid_import"), cell(r, "grid_export"), cell(r, "load"), cell(r, "truck_charging"), el("td", { class: "num", text: pct(r.coverage) })));
+  for (const r of (now.shifts || []).filter((r) => (r.coverage || 0) > 0).slice(-6).reverse()) body.append(el("tr", {}, el("td", { text: r.shift }), cell(r, "pv"), cell(r, "grid_import"), cell(r, "grid_export"), cell(r, "load"), cell(r, "truck_charging"), el("td", { class: "num", text: pct(r.coverage) })));
   document.querySelector("#en-shifts tbody").replaceWith(body);
 }
 
