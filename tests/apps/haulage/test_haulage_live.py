@@ -100,3 +100,25 @@ def test_a_truck_that_goes_silent_is_named_once() -> None:
     assert f.flush_quiet(wall=300.0)[0] == []  # said once
     f.push(Sample("truck-02", T0 + 10**9, 0.0, 2600.0, 0.0, 0.0, 0.5, "queue_load"), None, wall=301.0)
     assert f.stale == set()
+
+
+def test_the_first_cycle_of_a_truck_first_seen_at_a_loader_is_not_counted() -> None:
+    cfg = demo_mine(1)
+    f = LiveFleet(AppSettings(site="s", area="pit"), cfg, MineModel(cfg))
+    at = {n.id: (n.x_m, n.y_m) for n in cfg.nodes}
+    leg = [("load", "bench-1460", 40.0), ("load", "bench-1460", 90.0), ("haul", "pit-exit", 90.0),
+           ("haul", "ramp-mid", 90.0), ("dump", "crusher", 50.0), ("dump", "crusher", 0.0),
+           ("return", "ramp-mid", 0.0), ("return", "pit-exit", 0.0),
+           ("queue_load", "bench-1460", 0.0), ("queue_load", "bench-1460", 0.0)]
+    ts, cycles = T0, []
+    for state, node, pay in leg + leg + [("queue_load", "bench-1460", 0.0)] * 3:
+        ts += 200 * 10**9  # far apart: every leg is plausible at truck speeds
+        x, y = at[node]
+        evs, _ = f.push(Sample("truck-01", ts, x, y, 0.0, pay, 0.5, state), None, wall=0.0)
+        cycles += [e for e in evs if e.type == "haulage.cycle"]
+    evs, _ = f.flush_quiet(wall=100.0)
+    cycles += [e for e in evs if e.type == "haulage.cycle"]
+    assert f.partial_cycles == 1 and f.cycles_total == 1
+    (c,) = cycles
+    assert c.payload["durations_s"]["queue_load"] == 400.0  # the whole second cycle was seen
+    assert f.tonnes_total == 180.0  # both loads were tipped, though

@@ -1,7 +1,8 @@
 """The live fleet: tracking, cycles and production KPIs over a rolling window.
 
 Samples go to the :class:`~ironfield.apps.haulage.tracking.FleetTracker`; completed cycles
-are kept for the window; ore counts as delivered when a truck finishes tipping (the median
+are kept for the window (a truck's first cycle is dropped when the truck was first seen
+already at a loader: its arrival, queue and part of its loading were never seen); ore counts as delivered when a truck finishes tipping (the median
 of its payload readings on the road), which is what ``tonnes_total`` and ``tph`` count;
 every tick the fleet's time in each state is booked, so
 availability, utilisation and loader hang time are time-weighted. Data-fault events are
@@ -57,6 +58,10 @@ class LiveFleet:
         self._carried: dict[str, dict[int, float]] = {}  # truck -> payload readings on the road
         self.first_ts: int | None = None
         self.heard: dict[str, float] = {}  # truck -> wall time [s] of its last sample
+        # trucks first seen at a loader: their first cycle began before tracking did
+        self._seen: set[str] = set()
+        self._partial: set[str] = set()
+        self.partial_cycles = 0
         self.last_heard: dict[str, float] = {}
         self.stale: set[str] = set()
         self.tracker_gap_s = TrackerSettings().max_gap_ns / NS_PER_S
@@ -84,7 +89,8 @@ class LiveFleet:
                 self.down.discard(sample.truck)
         out = self._handle(self.tracker.push(sample))
         tr = self.tracker.trackers.get(sample.truck)
-        if tr is not None and tr.last is not None and tr.phase in (Phase.HAUL, Phase.QUEUE_DUMP):
+        if (tr is not None and tr.last is not None and tr.settled
+                and tr.phase in (Phase.HAUL, Phase.QUEUE_DUMP)):
             self._carried.setdefault(sample.truck, {})[tr.last.ts] = tr.last.payload_t
         return out
 
@@ -115,10 +121,18 @@ class LiveFleet:
         for ev in events:
             asset = f"{self.area}/{ev.asset}"
             if ev.type == "haulage.cycle":
+                if ev.asset in self._partial:  # began before we saw the truck arrive
+                    self._partial.discard(ev.asset)
+                    self.partial_cycles += 1
+                    continue
                 self._cycle(ev)
                 out.append(replace(ev, asset=asset))
             elif ev.type == "haulage.phase":
                 ph = Phase(str(ev.payload["phase"]))
+                if ev.asset not in self._seen:
+                    self._seen.add(ev.asset)
+                    if ph in (Phase.QUEUE_LOAD, Phase.SPOT, Phase.LOAD):
+                        self._partial.add(ev.asset)
                 if ev.payload["from"] == Phase.DUMP.value:
                     self._deliver(ev.asset, ev.ts)
                 elif ph in (Phase.QUEUE_LOAD, Phase.SPOT, Phase.LOAD):

@@ -144,6 +144,11 @@ class TruckTracker:
         self._acc: _Acc | None = None
         self.cycles: list[Cycle] = []
 
+    @property
+    def settled(self) -> bool:
+        """The last processed sample showed the current phase (no change is pending)."""
+        return self._cand is None
+
     # --- input -------------------------------------------------------------------------
     def push(self, sample: Sample) -> list[Event]:
         """Take one sample (any order); returns events: cycles and data problems."""
