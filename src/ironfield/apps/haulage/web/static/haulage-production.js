@@ -4,7 +4,7 @@ import { api, el, fmtTime } from "/static/js/common.js";
 import { colour, label, legend, fmt } from "./haulage-common.js";
 
 const status = document.getElementById("hp-status");
-let hours = 8;
+let hours = 1;
 let plot = null;
 
 const KPIS = [
@@ -94,9 +94,10 @@ async function trend() {
   } catch (e) { box.replaceChildren(el("p", { class: "error", text: e.message })); }
 }
 
-for (const b of document.querySelectorAll(".hp-rng")) {
-  b.addEventListener("click", () => { hours = Number(b.dataset.hours); trend(); });
-}
+const ranges = [...document.querySelectorAll(".hp-rng")];
+function mark() { for (const b of ranges) b.classList.toggle("on", Number(b.dataset.hours) === hours); }
+for (const b of ranges) b.addEventListener("click", () => { hours = Number(b.dataset.hours); mark(); trend(); });
+mark();
 live(); trend();
 setInterval(live, 5000);
 setInterval(trend, 30000);
