@@ -28,7 +28,7 @@ def demo(tmp_path: Path, free_port: int) -> Iterator[tuple[str, Path]]:
     log = tmp_path / "demo.log"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ironfield.cli", "demo", "--data-dir", "d",
-                                 "--port", str(free_port), "--for", "300"], cwd=tmp_path, stdout=out,
+                                 "--port", str(free_port), "--for", "600"], cwd=tmp_path, stdout=out,
                                 stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
     try:
         deadline = time.monotonic() + 60
@@ -91,9 +91,54 @@ def test_newcomer_walkthrough(demo: tuple[str, Path]) -> None:
             resp = page.request.get(url + "/api/events?type=alarm&start=now-1h&limit=1000")
             assert resp.ok, resp.text()
             journal = [e["payload"] for e in resp.json() if e["payload"].get("alarm") == "crusher-bearing-hot.H"]
+            tour_the_apps(page, url)
         finally:
             browser.close()
     actions = {(j["action"], j["to_state"]) for j in journal}
     assert any(j["to_state"] == "unack" and j["value"] > 85 for j in journal), journal
     ack = [j for j in journal if j["to_state"] == "acked"]
     assert ack and ack[0]["user"] == "demo" and ack[0]["comment"] == "feeder slowed, checking lubrication", actions
+
+
+def tour_the_apps(page: Any, url: str) -> None:
+    """Each app's pages in the running demo: the simulated plants feed them for real."""
+    from playwright.sync_api import expect
+
+    # the electric fleet on the mine map: every truck drawn, moving, with its state
+    page.goto(url + "/apps/haulage/map")
+    trucks = page.locator("#hm-svg g.truck")
+    expect(trucks).to_have_count(10, timeout=60_000)
+    first = trucks.first.get_attribute("transform")
+    expect(trucks.first).not_to_have_attribute("transform", first or "", timeout=60_000)
+    # the fleet at work, not parked: some truck reports a working state
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#hm-trucks tr[data-truck]')]"
+        ".some(r => !/\\bidle\\b/.test(r.innerText))", timeout=120_000)
+    page.screenshot(path=str(SHOTS / "demo-mine-map.png"))
+    page.goto(url + "/apps/haulage/production")
+    page.locator("#hp-kpis .kpi").first.wait_for()
+    page.screenshot(path=str(SHOTS / "demo-production.png"))
+    # the 680-robot body shop: one tile per robot, coloured by the last weld's verdict
+    page.goto(url + "/apps/welding")
+    tiles = page.locator("#wlines .wt")
+    expect(tiles).to_have_count(680, timeout=60_000)
+    expect(page.locator("#wlines .wt.q-0").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "demo-welding.png"))
+    # the PV plant, the site balance and the charging plan; carbon by scope
+    page.goto(url + "/apps/energy")
+    page.locator("#en-flows .en-flow-node").first.wait_for(timeout=60_000)
+    # the site's power flows, measured: the meter and the loads have reported
+    page.wait_for_function("() => !document.querySelector('#en-flows').textContent.includes('no data')",
+                           timeout=180_000)
+    page.screenshot(path=str(SHOTS / "demo-energy.png"))
+    page.goto(url + "/apps/energy/carbon")
+    page.locator("#co-scopes *").first.wait_for(timeout=60_000)
+    # the drone's first flight is processed within seconds of the start
+    page.goto(url + "/apps/survey")
+    for _ in range(60):
+        if page.locator("#sv-map").count():
+            break
+        page.wait_for_timeout(2_000)
+        page.reload()
+    expect(page.locator("#sv-map")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "demo-survey.png"))
