@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +59,8 @@ ENERGY = """
       forecast_every_s: 1
       plan_every_s: 1
       forecast_horizon_h: 4
+      dayahead_every_s: 2
+      dayahead_history_days: 10
       trucks_required: 1
 """
 
@@ -189,3 +192,21 @@ async def until(cond: Callable[[], Any], what: str, timeout: float = 60.0) -> An
         if time.monotonic() > deadline:
             raise AssertionError(f"not in time: {what}")
         await asyncio.sleep(0.1)
+
+
+DAY_FACTORS = (1.0, 0.55, 0.9, 0.35, 0.8, 1.0, 0.5, 0.7, 0.95, 0.6)  # daily cloudiness, by day
+
+
+def pv_history(end_ns: int, days: int = 8) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Minutes from the local midnight ``days`` days before ``end_ns``'s to ``end_ns`` and the
+    per-inverter AC power [kW] of a plant under clouds that change from day to day (and
+    within the day), from pvlib directly."""
+    local = dt.datetime.fromtimestamp(end_ns / 1e9, ZoneInfo(TZ))
+    first = int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()) * 1_000_000_000
+    first -= days * 24 * 60 * NS_PER_MIN
+    ts = np.arange(first, end_ns // NS_PER_MIN * NS_PER_MIN, NS_PER_MIN, dtype=np.int64)
+    day = (ts - first) // (24 * 60 * NS_PER_MIN)
+    i = np.arange(len(ts))
+    cloud = np.asarray(DAY_FACTORS, np.float64)[day % len(DAY_FACTORS)] * (1.0 - 0.25 * np.sin(i / 17.0) ** 2)
+    poa = clear_sky_poa(ts) * cloud
+    return ts, np.round(expected_plant_w(poa, 5.0 + 0.02 * poa) / 1000.0 / INVERTERS, 4)

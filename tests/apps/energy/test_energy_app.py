@@ -191,6 +191,9 @@ async def test_balance_gap_plan_carbon_and_report(tmp_path: Path, mosquitto: tup
                            "the plan on the page")
         assert view["optimised"]["feasible"] and view["optimised"]["problems"] == []
         assert view["charge_when_low"]["grid_kwh"] >= 0 and view["windows"]
+        # no PV history for a day-ahead forecast: the plan ends with the intraday horizon (4 h)
+        assert app.state.dayahead is not None and not app.state.dayahead["available"]
+        assert view["pv_source"] == {"intraday_periods": 16, "dayahead_periods": 0} and len(view["ts"]) == 16
 
         # carbon per tonne, by hand: scope 1 is 0 (no diesel), scope 2 = import kWh x factor
         import_kwh = float(np.nansum(imp)) / 60.0

@@ -1,5 +1,6 @@
 """The Energy and Carbon pages in a real browser (Chromium), with the app running in the
-served platform on a day of PV, meter, fleet and ore data; screenshots for the docs."""
+served platform on a day of PV, meter, fleet and ore data after a week of PV history (the
+day-ahead forecast's); screenshots for the docs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from apps.energy.energy_rig import (
     clear_sky_poa,
     expected_plant_w,
     plant_yaml,
+    pv_history,
     sunny_minutes,
 )
 from ironfield.apps.energy.app import EnergyApp
@@ -51,6 +53,9 @@ def feed_day(server: LiveServer) -> dict[str, Any]:
     imp = np.where(gap, np.nan, np.clip(load - pv, 0, None))
     exp = np.where(gap, np.nan, np.clip(pv - load, 0, None))
     feed = server.feed
+    hts, hkw = pv_history(first, days=8)  # the week before: PV only (the day-ahead's history)
+    for k in range(INVERTERS):
+        feed(f"luobei/pv/inverter-{k + 1:02d}/ac_power_kw", hts, hkw)
     feed("luobei/pv/weather-station/poa_wm2", ts, poa)
     feed("luobei/pv/weather-station/module_temp_c", ts, tmod)
     feed("luobei/pv/inverter-01/ac_power_kw", ts, per_inv)
@@ -82,18 +87,30 @@ def test_energy_and_carbon_pages(tmp_path: Path, browser: Any) -> None:
     p.open()
     server = LiveServer(tmp_path, platform=p).start()
     try:
-        feed_day(server)
         app = p.apps["energy"]
         assert isinstance(app, EnergyApp)
-        deadline = time.monotonic() + 60
-        while not (app.state.plan and app.state.carbon and app.state.carbon["ore_known"]
-                   and app.state.frame is not None and app.state.frame.losses):
-            assert time.monotonic() < deadline, "the app did not process the day in time"
-            time.sleep(0.2)
         page = browser.new_page(viewport={"width": 1400, "height": 1500})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # no PV history yet: the page says why there is no day-ahead forecast, no numbers
+        deadline = time.monotonic() + 60
+        while app.state.dayahead is None:
+            assert time.monotonic() < deadline, "no day-ahead step"
+            time.sleep(0.1)
         browser_login(page, server, "vic", "/apps/energy")
+        expect(page.locator("#en-da-note")).to_contain_text("needs PV history")
+        assert page.locator("#en-pv-chart").get_attribute("data-dayahead-points") == "0"
+
+        fed = now_ns()
+        feed_day(server)
+        deadline = time.monotonic() + 90
+        while not (app.state.plan and app.state.carbon and app.state.carbon["ore_known"]
+                   and app.state.frame is not None and app.state.frame.losses
+                   and app.state.dayahead and app.state.dayahead["available"]
+                   and app.state.plan.get("made_ns", 0) > app.state.dayahead["made_ns"] > fed):
+            assert time.monotonic() < deadline, "the app did not process the day in time"
+            time.sleep(0.2)
+        page.reload()
         expect(page.locator("#en-kpi-pr b")).to_contain_text("%")
         page.locator("#en-plan .en-win").first.wait_for()
         page.wait_for_selector("#en-pv-chart .uplot")
@@ -103,6 +120,15 @@ def test_energy_and_carbon_pages(tmp_path: Path, browser: Any) -> None:
         assert "(" in page.locator("#en-shifts").inner_text()  # the gap's partial sum, in brackets
         assert "optimised (LP)" in page.locator("#en-cmp").inner_text()
         assert page.locator("#en-flows text").count() > 6
+        # both forecasts on the PV chart, told apart by the legend, the day-ahead's honesty
+        legend = page.locator("#en-pv-chart .u-legend").inner_text()
+        assert "intraday forecast p50" in legend and "day-ahead forecast" in legend and "day-ahead q90" in legend
+        expect(page.locator("#en-da-note")).to_contain_text("Day-ahead forecast (violet")
+        assert "near zero" in page.locator("#en-da-note").inner_text()
+        n_da = len(app.state.dayahead["ts"])
+        assert page.locator("#en-pv-chart").get_attribute("data-dayahead-points") == str(n_da)
+        assert int(page.locator("#en-pv-chart").get_attribute("data-intraday-points") or 0) > 0
+        assert "day-ahead for the next" in page.locator("#en-plan-note").inner_text()
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "energy.png"), full_page=True)
 

@@ -1,5 +1,5 @@
-"""The energy app in the running platform: live PV monitoring, site balance, intraday
-forecast, charging plan for the haulage dispatcher and carbon per tonne.
+"""The energy app in the running platform: live PV monitoring, site balance, intraday and
+day-ahead forecasts, charging plan for the haulage dispatcher and carbon per tonne.
 
 ``run`` works in ticks (``live.tick_s``): the heavy parts (historian reads, pvlib, HiGHS)
 run in a worker thread; derived values go into the pipeline and events onto the bus.
@@ -21,11 +21,12 @@ from pydantic import ValidationError
 
 from ironfield.apps.energy.carbonlive import CarbonTracker, month_of
 from ironfield.apps.energy.config import EnergyConfig
+from ironfield.apps.energy.dayahead import DayAheadRunner
 from ironfield.apps.energy.events import CHARGING_PLAN
 from ironfield.apps.energy.intraday import STEP_NS, forecast
 from ironfield.apps.energy.live import Frame, LiveProcessor, signal_defs
 from ironfield.apps.energy.planner import make_plan
-from ironfield.apps.energy.series import last_values, resolve
+from ironfield.apps.energy.series import FloatArray, last_values, resolve
 from ironfield.core.batch import Batch
 from ironfield.core.errors import IronfieldError
 from ironfield.core.events import Event
@@ -64,11 +65,34 @@ class Snapshot:
     at_ns: int = 0
     frame: Frame | None = None
     forecast: dict[str, Any] | None = None
+    dayahead: dict[str, Any] | None = None
     plan: dict[str, Any] | None = None
     carbon: dict[str, Any] | None = None
     errors: int = 0
     last_error: str = ""
     cpu_s: float = 0.0  # processing CPU time since start [s] (thread time of the ticks)
+
+
+def plan_pv(cfg: EnergyConfig, start: int, fc: dict[str, Any], da: dict[str, Any] | None) -> tuple[FloatArray, int]:
+    """PV per planning period (mid-period) [kW] from ``start``: the intraday p50 for the
+    periods within the intraday horizon, then the day-ahead mean up to ``plan_horizon_h``
+    while it has a value. Without a day-ahead forecast the plan ends with the intraday
+    horizon. Returns (pv, number of intraday periods)."""
+    live, period_ns = cfg.live, cfg.charging.period_min * NS_PER_MIN
+    n_intra = max(1, int(min(live.forecast_horizon_h, live.plan_horizon_h) * 60 // cfg.charging.period_min))
+    n = max(n_intra, int(live.plan_horizon_h * 60 // cfg.charging.period_min))
+    mid = start + np.arange(n, dtype=np.int64) * period_ns + period_ns // 2
+    fts = np.asarray(fc["ts"], np.int64)
+    p50 = np.nan_to_num(np.asarray(fc["p50_kw"], np.float64), nan=0.0)
+    pv = np.interp(mid[:n_intra], fts + STEP_NS // 2, p50, left=0.0, right=0.0)
+    if n > n_intra and da is not None and da.get("available"):
+        dts = np.asarray(da["ts"], np.int64)
+        mean = np.asarray(da["mean_kw"], np.float64)
+        later = np.interp(mid[n_intra:], dts + STEP_NS // 2, mean, left=np.nan, right=np.nan)
+        ok = np.isfinite(later)
+        stop = int(np.argmin(ok)) if not ok.all() else len(later)  # up to the first period without a value
+        pv = np.concatenate([pv, later[:stop]])
+    return pv, n_intra
 
 
 class EnergyApp:
@@ -93,13 +117,14 @@ class EnergyApp:
     async def run(self, ctx: AppContext) -> None:
         cfg = self.cfg = parse_config(ctx.config)
         proc = LiveProcessor(cfg, ctx.registry, ctx.history)
+        da = DayAheadRunner(cfg, ctx.registry, ctx.history, proc.models)
         self.carbon = CarbonTracker(cfg, ctx.registry, ctx.history)
         self.rated_kw = proc.rated_w / 1000.0
         live = cfg.live
-        next_fc = next_plan = 0
+        next_fc = next_plan = next_da = 0
         while True:
             now = now_ns()
-            snap = Snapshot(at_ns=now, forecast=self.state.forecast, plan=self.state.plan,
+            snap = Snapshot(at_ns=now, forecast=self.state.forecast, dayahead=self.state.dayahead, plan=self.state.plan,
                             carbon=self.state.carbon, errors=self.state.errors, last_error=self.state.last_error)
             try:
                 res = await asyncio.to_thread(self._timed, proc.tick, now)
@@ -113,8 +138,12 @@ class EnergyApp:
                     snap.forecast = await asyncio.to_thread(self._timed, forecast, proc.models, f.ts, f.pv_kw,
                                                             now, live.forecast_horizon_h)
                     next_fc = now + int(live.forecast_every_s * NS_PER_S)
+                if now >= next_da:
+                    next_da = now + int(live.dayahead_every_s * NS_PER_S)
+                    snap.dayahead = await asyncio.to_thread(self._timed, da.run, now)
                 if now >= next_plan and snap.forecast is not None:
-                    ev, view = await asyncio.to_thread(self._timed, self._plan, ctx, res.frame, snap.forecast, now)
+                    ev, view = await asyncio.to_thread(self._timed, self._plan, ctx, res.frame, snap.forecast,
+                                                       snap.dayahead, now)
                     snap.plan = view
                     if ev is not None:
                         ctx.emit(ev)
@@ -140,7 +169,8 @@ class EnergyApp:
         finally:
             self.cpu_s += time.thread_time() - t0
 
-    def _plan(self, ctx: AppContext, f: Frame, fc: dict[str, Any], now: int) -> tuple[Event | None, dict[str, Any]]:
+    def _plan(self, ctx: AppContext, f: Frame, fc: dict[str, Any], da: dict[str, Any] | None,
+              now: int) -> tuple[Event | None, dict[str, Any]]:
         cfg = self.cfg
         assert cfg is not None
         trucks = resolve(ctx.registry, cfg.live.truck_soc)
@@ -150,11 +180,7 @@ class EnergyApp:
             return None, {"problem": f"no truck state of charge yet ({cfg.live.truck_soc})"}
         period_ns = cfg.charging.period_min * NS_PER_MIN
         start = -(-now // period_ns) * period_ns
-        n = max(1, int(cfg.live.forecast_horizon_h * 60 // cfg.charging.period_min))
-        tgrid = start + np.arange(n, dtype=np.int64) * period_ns
-        fts = np.asarray(fc["ts"], np.int64)
-        p50 = np.nan_to_num(np.asarray(fc["p50_kw"], np.float64), nan=0.0)
-        pv = np.interp(tgrid + period_ns // 2, fts + STEP_NS // 2, p50, left=0.0, right=0.0)  # mid-period
+        pv, intraday_n = plan_pv(cfg, start, fc, da)
         charging = f.charging_kw if f.charging_kw is not None else np.zeros(len(f.ts))
         other = f.load_kw - charging
         recent = other[-60:][np.isfinite(other[-60:])]
@@ -162,6 +188,7 @@ class EnergyApp:
         peak = float(f.summary.get("peak_demand_kw") or 0.0)
         payload, view = make_plan(cfg, start, socs, pv, max(0.0, other_kw), peak if math.isfinite(peak) else 0.0)
         view["other_load_kw"] = round(other_kw, 1)
+        view["pv_source"] = {"intraday_periods": intraday_n, "dayahead_periods": len(pv) - intraday_n}
         view["made_ns"] = now
         return Event.make(CHARGING_PLAN, cfg.live.out, payload, ts=now), view
 

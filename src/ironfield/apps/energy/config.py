@@ -229,6 +229,14 @@ class LiveConfig(_Model):
     forecast_every_s: float = Field(300.0, gt=0)
     forecast_horizon_h: float = Field(8.0, gt=0, le=48)
     plan_every_s: float = Field(900.0, gt=0)
+    plan_horizon_h: float = Field(
+        12.0, gt=0, le=48,
+        description="charging plan horizon [h]: the intraday forecast for its first "
+                    "forecast_horizon_h, the day-ahead forecast beyond (the plan stops at the "
+                    "intraday horizon while there is no day-ahead forecast)")
+    dayahead_every_s: float = Field(3600.0, gt=0, description="day-ahead forecast refit and issue [s]")
+    dayahead_history_days: int = Field(30, ge=3, le=365,
+                                       description="PV history the day-ahead model is fitted on [days]")
     truck_capacity_kwh: float = Field(420.0, gt=0, description="usable battery [kWh]")
     truck_haul_kw: float = Field(180.0, ge=0, description="net drain while hauling [kW]")
     truck_tonnes_per_h: float = Field(270.0, ge=0, description="ore per hour hauling [t/h]")

@@ -40,6 +40,12 @@ def js(a: Any, nd: int = 3) -> Any:
     return a
 
 
+def series_json(d: dict[str, Any]) -> dict[str, Any]:
+    """A forecast dict to JSON: ``ts`` as int ns, power arrays [kW] to 0.1, the rest as is."""
+    return {k: (v.tolist() if k == "ts" else js(v, 1)) if isinstance(v, np.ndarray) else js(v, 3)
+            for k, v in d.items()}
+
+
 def make_web(app: EnergyApp) -> AppWeb:
     router = APIRouter()
 
@@ -93,8 +99,10 @@ def make_web(app: EnergyApp) -> AppWeb:
 
     @router.get("/api/apps/energy/pv")
     async def pv(_: Viewer) -> dict[str, Any]:
-        """The window's PV actual vs expected (1 min), the forecast with its band (15 min),
-        and the loss events found in the window."""
+        """The window's PV actual vs expected (1 min), the intraday forecast with its band
+        (15 min, ``forecast``), the day-ahead forecast for today and tomorrow with its band
+        (15 min, ``dayahead``: ``available`` false and a ``note`` until there is enough PV
+        history), and the loss events found in the window."""
         ready()
         s = app.state
         f, fc = s.frame, s.forecast
@@ -104,8 +112,9 @@ def make_web(app: EnergyApp) -> AppWeb:
                     "poa_wm2": js(f.poa, 1), "grid_import_kw": js(f.imp, 1), "grid_export_kw": js(f.exp, 1),
                     "load_kw": js(f.load_kw, 1), "losses": f.losses}
         if fc is not None:
-            out["forecast"] = {k: (v.tolist() if k == "ts" else js(v, 1)) if isinstance(v, np.ndarray) else js(v, 3)
-                               for k, v in fc.items()}
+            out["forecast"] = series_json(fc)
+        da = s.dayahead
+        out["dayahead"] = series_json({k: v for k, v in da.items() if k != "coef"}) if da is not None else None
         return out
 
     @router.get("/api/apps/energy/plan")

@@ -1,4 +1,4 @@
-// Energy page: power flows now, PV actual vs expected with forecast band, balance, charging plan.
+// Energy page: power flows now, PV actual vs expected with intraday and day-ahead forecast bands, balance, charging plan.
 /* global uPlot */
 import { api, el, fmtTime } from "/static/js/common.js";
 import { svg, COLORS, num, pct, hhmm } from "./svg.js";
@@ -66,22 +66,32 @@ function losses(pv) {
 
 function pvChart(pv) {
   const fc = pv.forecast || { ts: [] };
+  const da = pv.dayahead && pv.dayahead.available ? pv.dayahead : { ts: [] };
   const m = new Map();
-  const put = (ts, i, v) => { if (!m.has(ts)) m.set(ts, [null, null, null, null, null, null]); m.get(ts)[i] = v; };
+  const put = (ts, i, v) => { if (!m.has(ts)) m.set(ts, [null, null, null, null, null, null, null, null, null]); m.get(ts)[i] = v; };
   pv.ts.forEach((t, j) => { put(t / 1e9, 0, pv.actual_kw[j]); put(t / 1e9, 1, pv.expected_kw[j]); });
   fc.ts.forEach((t, j) => { const x = t / 1e9 + 450; put(x, 2, fc.clear_sky_kw[j]); put(x, 3, fc.p50_kw[j]); put(x, 4, fc.q10_kw[j]); put(x, 5, fc.q90_kw[j]); });
+  da.ts.forEach((t, j) => { const x = t / 1e9 + 450; put(x, 6, da.mean_kw[j]); put(x, 7, da.q10_kw[j]); put(x, 8, da.q90_kw[j]); });
   const xs = [...m.keys()].sort((a, b) => a - b);
-  const data = [xs, ...[0, 1, 2, 3, 4, 5].map((i) => xs.map((x) => m.get(x)[i]))];
+  const data = [xs, ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => xs.map((x) => m.get(x)[i]))];
   const box = document.getElementById("en-pv-chart");
-  document.getElementById("en-fc-method").textContent = fc.method ? "Forecast: " + fc.method + (fc.k_now !== undefined && fc.k_now !== null ? ` (clear-sky index now ${num(fc.k_now, 2)})` : "") : "";
+  box.dataset.dayaheadPoints = String((da.mean_kw || []).filter((v) => v !== null).length);
+  box.dataset.intradayPoints = String((fc.p50_kw || []).filter((v) => v !== null).length);
+  document.getElementById("en-fc-method").textContent = fc.method ? "Intraday forecast (orange, next " + num((fc.ts.length ? (fc.ts[fc.ts.length - 1] - fc.made_ns) / 3.6e12 : 0), 1) + " h): " + fc.method + (fc.k_now !== undefined && fc.k_now !== null ? ` (clear-sky index now ${num(fc.k_now, 2)})` : "") + "." : "";
+  const d = pv.dayahead;
+  document.getElementById("en-da-note").textContent = !d ? "Day-ahead forecast: not issued yet."
+    : d.available ? `Day-ahead forecast (violet, today and tomorrow, issued ${fmtTime(d.made_ns).slice(5, 16)} UTC from ${d.days_with_data} days of PV history): ${d.method}. Honestly: ${d.skill}.`
+      : "Day-ahead forecast: " + d.note + ".";
   if (typeof uPlot === "undefined") return;
   if (chart) { chart.setData(data); return; }
   chart = new uPlot({
     width: box.clientWidth || 900, height: 300,
     series: [{}, { label: "actual kW", stroke: COLORS[1], width: 1.5 }, { label: "expected kW", stroke: COLORS[0], width: 1.5 },
-      { label: "clear sky kW", stroke: "#8194a8", dash: [4, 4], spanGaps: true }, { label: "forecast p50 kW", stroke: COLORS[2], width: 2, spanGaps: true },
-      { label: "q10", stroke: "rgba(230,162,60,.4)", spanGaps: true }, { label: "q90", stroke: "rgba(230,162,60,.4)", spanGaps: true }],
-    bands: [{ series: [6, 5], fill: "rgba(230,162,60,.18)" }],
+      { label: "clear sky kW", stroke: "#8194a8", dash: [4, 4], spanGaps: true }, { label: "intraday forecast p50 kW", stroke: COLORS[2], width: 2, spanGaps: true },
+      { label: "intraday q10", stroke: "rgba(230,162,60,.4)", spanGaps: true }, { label: "intraday q90", stroke: "rgba(230,162,60,.4)", spanGaps: true },
+      { label: "day-ahead forecast kW", stroke: COLORS[3], width: 2, dash: [8, 3], spanGaps: true },
+      { label: "day-ahead q10", stroke: "rgba(198,120,221,.4)", spanGaps: true }, { label: "day-ahead q90", stroke: "rgba(198,120,221,.4)", spanGaps: true }],
+    bands: [{ series: [6, 5], fill: "rgba(230,162,60,.18)" }, { series: [9, 8], fill: "rgba(198,120,221,.14)" }],
     axes: [{ stroke: "#8194a8", grid: { stroke: "#243446" } }, { stroke: "#8194a8", grid: { stroke: "#243446" }, label: "kW" }],
   }, data, box);
 }
@@ -128,7 +138,7 @@ function plan(p) {
   }
   box.setAttribute("viewBox", `0 0 ${W} ${y + 4}`);
   box.replaceChildren(...kids);
-  note.textContent = `Plan ${p.plan_id} made ${fmtTime(p.made_ns)} UTC for ${trucks.length} trucks (SoC now: ${trucks.map((t) => t + " " + Math.round(100 * p.trucks[t]) + "%").join(", ")}); other site load ${num(p.other_load_kw)} kW. Times in UTC.` + (o.problems.length ? " Problems: " + o.problems.join("; ") : "");
+  note.textContent = `Plan ${p.plan_id} made ${fmtTime(p.made_ns)} UTC for ${trucks.length} trucks (SoC now: ${trucks.map((t) => t + " " + Math.round(100 * p.trucks[t]) + "%").join(", ")}); other site load ${num(p.other_load_kw)} kW. Times in UTC.` + (p.pv_source ? ` PV: intraday forecast for the first ${num(p.pv_source.intraday_periods * p.period_ns / 3.6e12, 1)} h` + (p.pv_source.dayahead_periods ? `, day-ahead for the next ${num(p.pv_source.dayahead_periods * p.period_ns / 3.6e12, 1)} h.` : " (no day-ahead forecast: the plan ends there).") : "") + (o.problems.length ? " Problems: " + o.problems.join("; ") : "");
 }
 
 async function load() {
