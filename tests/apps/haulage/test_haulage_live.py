@@ -15,7 +15,7 @@ from ironfield.apps.haulage.tracking import Sample
 from ironfield.core.batch import Batch
 from ironfield.core.signals import SignalDef, SignalRegistry
 
-STATES = {0: "idle", 1: "queue_load", 4: "haul", 6: "dump", 7: "return", 9: "down"}
+STATES = {0: "idle", 1: "queue_load", 4: "haul", 6: "dump", 7: "return", 8: "charge", 9: "down"}
 T0 = 1_790_000_000_000_000_000
 
 
@@ -122,3 +122,20 @@ def test_the_first_cycle_of_a_truck_first_seen_at_a_loader_is_not_counted() -> N
     (c,) = cycles
     assert c.payload["durations_s"]["queue_load"] == 400.0  # the whole second cycle was seen
     assert f.tonnes_total == 180.0  # both loads were tipped, though
+
+
+def test_charging_power_from_the_soc_rise_over_a_minute() -> None:
+    cfg = demo_mine(1)
+    f = LiveFleet(AppSettings(site="s", area="pit"), cfg, MineModel(cfg))
+    r = registry()
+    a = SampleAssembler(r, "s", "pit")
+    for k in range(13):  # charging, SoC reading steps up 2.5 kWh once a minute
+        soc = 50.0 + 100.0 * 2.5 / 420.0 * (k // 12)
+        a.add(rows(r, "truck-01", T0 + k * 5 * 10**9, x_m=2450.0, y_m=0.0, speed_kmh=0.0,
+                   payload_t=0.0, soc_pct=soc, state=8), wall=0.0)
+        for smp in a.ready(wall=0.0):
+            f.push(smp, a.latest.get(smp.truck), wall=0.0)
+    f.flush_quiet(wall=100.0)
+    k = f.tick(T0 + 10**12, a.latest, 850.0)
+    assert k["trucks_charge"] == 1.0
+    assert k["charging_kw"] == pytest.approx(2.5 / (60 / 3600))  # 2.5 kWh in 60 s: 150 kW

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from ironfield.apps.haulage.settings import DOWN, TELEMETRY
@@ -37,6 +38,7 @@ class Latest:
     state: str | None = None
     dest: str | None = None
     prev_soc: tuple[int, float] | None = None  # an earlier (ts, soc), for charging power
+    soc_hist: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=64))
     extra: dict[str, float] = field(default_factory=dict)
 
 
@@ -132,8 +134,14 @@ class SampleAssembler:
             code = fill.get("state")
             state = _state_name(code) if code is not None else lt.state
             if ts >= lt.ts:
-                if not math.isnan(lt.soc) and lt.ts and ts - lt.ts >= 1_000_000_000:
-                    lt.prev_soc = (lt.ts, lt.soc)
+                if not math.isnan(soc):
+                    # charging power from the SoC rise over 30-120 s: a charger's SoC
+                    # reading moves in steps, sample to sample it is often flat
+                    lt.soc_hist.append((ts, soc))
+                    while lt.soc_hist and ts - lt.soc_hist[0][0] > 120 * 10**9:
+                        lt.soc_hist.popleft()
+                    old = lt.soc_hist[0]
+                    lt.prev_soc = old if ts - old[0] >= 30 * 10**9 else None
                 lt.ts, lt.x, lt.y, lt.speed, lt.payload, lt.soc, lt.state = (
                     ts, x, y, speed, payload, soc, state)
             tracker_state = None if state == DOWN or state not in _PHASES else state
