@@ -1,6 +1,7 @@
 """What the energy app's live processing costs with a full 24-h window (the demo plant's
-inputs at the demo's 5-s rate), per step: the tick (historian reads, pvlib for new minutes,
-balance, losses), the forecast, the charging plan and the carbon account.
+inputs at the demo's 5-s rate, and 30 days of inverter power at 1 min before it), per step:
+the tick (historian reads, pvlib for new minutes, balance, losses), the intraday and
+day-ahead forecasts, the charging plan and the carbon account.
 
 Baseline in the same process: the first (cold) tick, which models every minute of the
 window; a steady tick models only the new minute. Run: ``.venv/bin/python bench/energy_live.py``
@@ -20,6 +21,7 @@ import yaml
 
 from ironfield.apps.energy.app import EnergyApp, parse_config
 from ironfield.apps.energy.carbonlive import CarbonTracker, month_of
+from ironfield.apps.energy.dayahead import DayAheadRunner
 from ironfield.apps.energy.intraday import forecast
 from ironfield.apps.energy.live import LiveProcessor
 from ironfield.core.batch import Batch
@@ -74,6 +76,13 @@ async def main() -> None:
                 series[f"luobei/pit/truck-{i:02d}/soc_pct"] = 40 + 40 * rng.random(len(ts))
             for path, v in series.items():
                 await p.pipeline.submit(Batch.build(p.registry.id(path), ts, v))
+            # the day-ahead's history: 30 days before the window, inverters at 1 min
+            hts = np.arange(now - 31 * 24 * 3600 * NS_PER_S, ts[0], 60 * NS_PER_S, dtype=np.int64)
+            hsun = np.clip(np.sin((hts / NS_PER_S / 3600.0 + 8.0 - 6.0) / 12.0 * np.pi), 0, None)
+            cloud = 0.4 + 0.6 * rng.random(31)[(hts - hts[0]) // (24 * 3600 * NS_PER_S)]
+            for i in range(1, 5):
+                await p.pipeline.submit(Batch.build(p.registry.id(f"luobei/pv/inverter-{i:02d}/ac_power_kw"), hts,
+                                                    450 * hsun * cloud))
             await asyncio.sleep(2)
             p.historian.flush()
             cfg = parse_config(p.plant.apps["energy"])
@@ -89,18 +98,27 @@ async def main() -> None:
             app.cfg, app.carbon = cfg, CarbonTracker(cfg, p.registry, p.historian)
             ctx = AppContext(name="energy", config={}, plant=p.plant, registry=p.registry, bus=p.bus, data_dir=Path(d),
                              submit=p.pipeline.submit, emit=p.pipeline.emit_nowait, command=p.command, history=p.historian)
-            (_, view), t_plan = timed(app._plan, ctx, f, fc, now)
+            runner = DayAheadRunner(cfg, p.registry, p.historian, proc.models)
+            da, t_da_cold = timed(runner.run, now)
+            da, t_da = timed(runner.run, now + 60 * NS_PER_S)
+            assert da["available"], da["note"]
+            (_, view), t_plan = timed(app._plan, ctx, f, fc, da, now)
             _, t_carbon = timed(app.carbon.account, month_of(now, cfg.site.timezone), now)
             st = float(np.median(steady))
             tick_s, fc_s, plan_s = cfg.live.tick_s, cfg.live.forecast_every_s, cfg.live.plan_every_s
-            share = (st + t_carbon) / tick_s + t_fc / fc_s + t_plan / plan_s
+            da_s = cfg.live.dayahead_every_s
+            share = (st + t_carbon) / tick_s + t_fc / fc_s + t_plan / plan_s + t_da / da_s
             print(f"rows fed: {sum(len(v) for v in series.values())} ({len(ts)} per signal, 24 h at 5 s)")
             print(f"tick cold (models all {len(f.ts)} minutes): {cold * 1000:.0f} ms")
             print(f"tick steady (median of 5): {st * 1000:.0f} ms  -> steady/cold = {st / cold:.2f}")
             print(f"forecast: {t_fc * 1000:.0f} ms, plan (HiGHS LP + charge-when-low, "
                   f"{len(view['trucks'])} trucks x {len(view['ts'])} periods): {t_plan * 1000:.0f} ms, "
                   f"carbon month to date: {t_carbon * 1000:.0f} ms")
-            print(f"CPU share at tick {tick_s:.0f} s, forecast {fc_s:.0f} s, plan {plan_s:.0f} s: {100 * share:.2f} % of one core")
+            print(f"day-ahead ({cfg.live.dayahead_history_days} days of history, {da['days_with_data']} with data): "
+                  f"cold {t_da_cold * 1000:.0f} ms (pvlib clear sky for every step), warm {t_da * 1000:.0f} ms "
+                  f"-> warm/cold = {t_da / t_da_cold:.2f}; plan PV: {view['pv_source']}")
+            print(f"CPU share at tick {tick_s:.0f} s, forecast {fc_s:.0f} s, plan {plan_s:.0f} s, "
+                  f"day-ahead {da_s:.0f} s: {100 * share:.2f} % of one core")
         finally:
             await p.stop()
 
