@@ -136,6 +136,6 @@ def test_charging_power_from_the_soc_rise_over_a_minute() -> None:
         for smp in a.ready(wall=0.0):
             f.push(smp, a.latest.get(smp.truck), wall=0.0)
     f.flush_quiet(wall=100.0)
-    k = f.tick(T0 + 10**12, a.latest, 850.0)
-    assert k["trucks_charge"] == 1.0
-    assert k["charging_kw"] == pytest.approx(2.5 / (60 / 3600))  # 2.5 kWh in 60 s: 150 kW
+    kpis = f.tick(T0 + 10**12, a.latest, 850.0)
+    assert kpis["trucks_charge"] == 1.0
+    assert kpis["charging_kw"] == pytest.approx(2.5 / (60 / 3600))  # 2.5 kWh in 60 s: 150 kW
