@@ -56,7 +56,7 @@ def test_learn_reference_on_simulated_good_welds(
     ref = reference
     assert ref.mode == "adaptive" and ref.n_welds == len(good_welds)
     assert ref.t_fixed_s == pytest.approx(WELD_TIME_S)
-    assert ref.t_min_s == pytest.approx(0.5 * WELD_TIME_S)
+    assert ref.t_min_s == pytest.approx(WELD_TIME_S / 3)
     assert ref.t_max_s == pytest.approx(1.5 * WELD_TIME_S)
     assert 0.0 < ref.heat_after_peak_j < ref.energy_j
     assert ref.r_alpha_uohm < ref.r_beta_uohm
@@ -122,8 +122,8 @@ def test_stops_on_heat_after_the_beta_peak() -> None:
     f = analyse_curve(curve)
     assert f.beta_found and f.t_beta_s == pytest.approx(0.1, abs=0.01)
     # Heat after the peak delivered at 9 kA: P = I^2 R ~ 81 * ~100 W per ms.
-    ref = SpotReference(heat_after_peak_j=700.0, r_beta_uohm=f.r_beta_uohm, t_beta_s=0.1,
-                        t_min_s=0.1, t_max_s=0.4, t_fixed_s=0.2)
+    ref = SpotReference(heat_after_peak_j=700.0, r_beta_uohm=f.r_beta_uohm,
+                        t_beta_s=f.t_beta_s, t_min_s=0.1, t_max_s=0.4, t_fixed_s=0.2)
     timer = AdaptiveWeldTimer(ref)
     t_stop = run(timer, curve)
     r = timer.result()
@@ -135,15 +135,32 @@ def test_stops_on_heat_after_the_beta_peak() -> None:
 def test_lower_peak_resistance_asks_for_more_heat() -> None:
     curve = synthetic(alpha_beta)
     f = analyse_curve(curve)
-    same = SpotReference(heat_after_peak_j=500.0, r_beta_uohm=f.r_beta_uohm, t_beta_s=0.1,
-                         t_min_s=0.1, t_max_s=0.4, t_fixed_s=0.2)
+    same = SpotReference(heat_after_peak_j=500.0, r_beta_uohm=f.r_beta_uohm,
+                         t_beta_s=f.t_beta_s, t_min_s=0.1, t_max_s=0.4, t_fixed_s=0.2)
     higher = same.with_updates(r_beta_uohm=1.2 * f.r_beta_uohm)
     a, b = AdaptiveWeldTimer(same), AdaptiveWeldTimer(higher)
     ta, tb = run(a, curve), run(b, curve)
     assert tb > ta
+    assert a.result().heat_scale == pytest.approx(1.0, rel=1e-6)
     assert b.result().heat_scale == pytest.approx(1.2, rel=1e-6)
     plain = AdaptiveWeldTimer(higher.with_updates(config=TimerConfig(normalise_heat=False)))
     assert run(plain, curve) == pytest.approx(ta)
+
+
+def test_an_early_beta_peak_asks_for_less_heat_and_a_late_one_for_more() -> None:
+    """IQR principle: the time of the resistance maximum against the reference's."""
+    curve = synthetic(alpha_beta)
+    f = analyse_curve(curve)
+    ref = SpotReference(heat_after_peak_j=500.0, r_beta_uohm=f.r_beta_uohm,
+                        t_beta_s=f.t_beta_s, t_min_s=0.1, t_max_s=0.4, t_fixed_s=0.2)
+    early = AdaptiveWeldTimer(ref.with_updates(t_beta_s=1.25 * f.t_beta_s))  # peak came early
+    late = AdaptiveWeldTimer(ref.with_updates(t_beta_s=0.8 * f.t_beta_s))  # peak came late
+    t_ref, t_early, t_late = run(AdaptiveWeldTimer(ref), curve), run(early, curve), run(late, curve)
+    assert early.result().heat_scale == pytest.approx(0.8, rel=1e-6)
+    assert late.result().heat_scale == pytest.approx(1.25, rel=1e-6)
+    assert t_early < t_ref < t_late
+    off = TimerConfig(beta_time_exponent=0.0)
+    assert run(AdaptiveWeldTimer(early.reference.with_updates(config=off)), curve) == t_ref
 
 
 def test_detects_expulsion_from_a_resistance_drop() -> None:
@@ -270,6 +287,6 @@ def test_the_documented_example_runs() -> None:
     printed: list[tuple[object, ...]] = []
     exec(example, {"print": lambda *a: printed.append(a)})  # our own doc, run as written
     duration, nugget, reason = printed[0]
-    assert duration == pytest.approx(0.237, abs=0.002)
-    assert nugget == pytest.approx(4.63, abs=0.02)
+    assert duration == pytest.approx(0.27, abs=0.002)
+    assert nugget == pytest.approx(4.71, abs=0.02)
     assert reason is StopReason.HEAT

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from ironfield.apps.welding.stats import wilson_interval
 from ironfield.apps.welding.timing import SpotReference, TimerResult
+from ironfield.apps.welding.timing_types import heat_scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +51,8 @@ class FaultDetector:
     def expected_heat_j(self, result: TimerResult) -> float:
         """The heat after the peak this weld needed: the reference, scaled as the timer does."""
         ref = self.reference
-        lo, hi = ref.config.heat_scale_bounds
-        scale = 1.0
-        if ref.config.normalise_heat and result.r_beta_uohm > 0:
-            scale = min(hi, max(lo, ref.r_beta_uohm / result.r_beta_uohm))
+        scale = heat_scale(ref.config, ref.r_beta_uohm, result.r_beta_uohm, ref.t_beta_s,
+                           result.t_beta_s)
         return ref.heat_after_peak_j * scale
 
     def check(self, result: TimerResult) -> FaultVerdict:

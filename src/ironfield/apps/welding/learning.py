@@ -121,7 +121,12 @@ def learn_reference(
     testing found it). Only good welds are learned from. The reference takes medians:
     heat after the beta peak, peak resistance and time, total energy and current; the
     fixed-time fallback ``t_fixed_s`` is the median duration of the good welds.
-    ``t_min_s``/``t_max_s`` default to 0.5x and 1.5x that time.
+    ``t_min_s``/``t_max_s`` default to 1/3 and 1.5x that time. The lower clamp is only a
+    guard against a broken measurement (the stop needs a confirmed beta peak and the
+    heat after it): a weld that heats fast, e.g. over a sheet gap, reaches its beta peak
+    at 0.6-0.7x the reference time and its nugget well before half the schedule, and a
+    floor at 0.5x forced such welds on into expulsion on the simulator
+    (``docs/bench/welding.md``).
 
     If the QA measured the nuggets (``nugget_mm``, one per curve) and a
     ``target_nugget_mm`` is given (e.g. 5·√t), the heat target is scaled from the good
@@ -150,7 +155,7 @@ def learn_reference(
     feats = [analyse_curve(c, cfg) for c in good]
     durations = [to_floats(c.t_s)[-1] for c in good]
     t_fixed = statistics.median(durations)
-    lo = t_min_s if t_min_s is not None else 0.5 * t_fixed
+    lo = t_min_s if t_min_s is not None else t_fixed / 3.0
     hi = t_max_s if t_max_s is not None else 1.5 * t_fixed
     if not lo <= t_fixed <= hi:
         raise SpotReferenceError(

@@ -25,6 +25,7 @@ class AdaptiveWeldTimer:
         "_beta_drop",
         "_beta_earliest",
         "_beta_min_rise",
+        "_bt_exp",
         "_dt_last",
         "_ef",
         "_es",
@@ -59,6 +60,7 @@ class AdaptiveWeldTimer:
         "_t0",
         "_t_alpha",
         "_t_beta",
+        "_t_beta_ref",
         "_t_exp",
         "_t_fixed",
         "_t_max",
@@ -82,6 +84,8 @@ class AdaptiveWeldTimer:
         self._beta_min_rise = 1.0 + cfg.beta_min_rise
         t_beta_ref = reference.t_beta_s if math.isfinite(reference.t_beta_s) else 0.0
         self._beta_earliest = cfg.beta_earliest * t_beta_ref
+        self._t_beta_ref = t_beta_ref
+        self._bt_exp = cfg.beta_time_exponent
         self._exp_drop = 1.0 - cfg.expulsion_drop
         self._exp_rearm = 1.0 - 0.5 * cfg.expulsion_drop
         self._stop_on_exp = cfg.stop_on_expulsion
@@ -227,7 +231,12 @@ class AdaptiveWeldTimer:
         self._phase = 2
         scale = 1.0
         if self._norm and self._r_max > 0.0:
-            scale = min(self._scale_hi, max(self._scale_lo, self._r_ref / self._r_max))
+            # Same formula as timing_types.heat_scale, inlined: see timing, step 4.
+            scale = self._r_ref / self._r_max
+            t_beta = self._t_beta - self._t0
+            if self._bt_exp and self._t_beta_ref > 0.0 and t_beta > 0.0:
+                scale *= (t_beta / self._t_beta_ref) ** self._bt_exp
+            scale = min(self._scale_hi, max(self._scale_lo, scale))
         self._scale = scale
         self._target = self._q_ref * scale
         self._q_stop = self._q_beta + self._target

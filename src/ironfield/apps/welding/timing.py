@@ -33,13 +33,30 @@ How the decision is made
    reference's peak time (earlier bumps, e.g. zinc melting on coated sheet, are skipped).
    [Dickinson et al. 1980; Gedeon et al. 1987; Harms & Wende IQR]
 4. Heat ``Q(t) = ∫ I² R dt = ∫ U I dt`` [J] is integrated from the first sample. From the
-   beta peak on, the weld stops when ``Q(t) − Q(t_beta)`` reaches the spot's reference,
-   scaled by ``R_beta,ref / R_beta`` (clamped to ``heat_scale_bounds``): a lower peak
-   resistance means a larger contact (worn electrode, thick zinc) with more metal to
-   melt, or a shunt taking the fraction ``1 − R_beta/R_w`` of the measured power away
-   from the weld; both need proportionally more measured heat.
+   beta peak on, the weld stops when ``Q(t) − Q(t_beta)`` reaches the spot's reference
+   times ``s = (R_beta,ref / R_beta) · (t_beta / t_beta,ref)^k`` (``k =
+   beta_time_exponent``, 1; ``s`` clamped to ``heat_scale_bounds``, 0.5-2):
+
+   - ``R_beta,ref / R_beta``: a lower peak resistance means a larger contact (worn
+     electrode, thick zinc) with more metal to melt, or a shunt taking the fraction
+     ``1 − R_beta/R_w`` of the measured power away from the weld; both need
+     proportionally more measured heat.
+   - ``t_beta / t_beta,ref``: the time to the resistance maximum measures the heat
+     balance of the weld up to melting, i.e. current density against the mass to heat
+     and the losses. A late peak (shunt, worn face, thick zinc: less current density)
+     means the nugget also grows more slowly and loses more heat to the electrodes, so
+     it needs more measured heat; an early peak (higher current density: poor fit-up /
+     sheet gap, which presses a smaller contact and weakens the corona bond that holds
+     the liquid [Zhang & Senkara, ch. 5 and 8]) means the nugget grows fast towards the
+     expulsion limit, so the weld is ended with proportionally less heat. This is the
+     principle of Harms & Wende IQR, which judges each weld by the time of its
+     resistance maximum against the reference and corrects time and current from it
+     (``k = 1``, proportional, is the un-tuned choice; ``docs/bench/welding.md`` shows
+     what each part does on the simulator).
 5. The stop is clamped to ``[t_min, t_max]``: never before ``t_min``; at ``t_max``
-   regardless (also when no beta peak was found, which the result reports).
+   regardless (also when no beta peak was found, which the result reports). ``t_min``
+   is only a guard (``learn_reference`` puts it at 1/3 of the fixed time): a fast weld
+   over a gap needs to stop well before half the schedule.
 6. Expulsion: liquid metal ejected makes the electrodes sink and ``R`` drop within a
    millisecond or two. A fast (1 ms) and a slow (8 ms) low-pass of ``R`` are compared;
    a fast value ``expulsion_drop`` (4 %) below the slow one after the alpha point is an
@@ -69,6 +86,8 @@ References
 - Matuschek Meßtechnik, "Adaptive weld control for resistance spot welding (MASTER)",
   product documentation.
 - Bosch Rexroth, "PSI 6xxx: commissioning the UI regulation" (UIR), product manual.
+- H. Zhang, J. Senkara, "Resistance Welding: Fundamentals and Applications", 2nd ed.,
+  CRC Press, 2011 (ch. 5 expulsion, ch. 8 fit-up / part gap and shunting).
 """
 
 from ironfield.apps.welding.learning import CurveFeatures, analyse_curve, learn_reference

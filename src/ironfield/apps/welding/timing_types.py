@@ -93,8 +93,9 @@ class TimerConfig:
     beta_drop: float = 0.015
     beta_min_rise: float = 0.08
     beta_earliest: float = 0.4  # share of the reference t_beta before which no peak counts
-    heat_scale_bounds: tuple[float, float] = (0.75, 1.6)
+    heat_scale_bounds: tuple[float, float] = (0.5, 2.0)
     normalise_heat: bool = True
+    beta_time_exponent: float = 1.0  # heat target x (t_beta / t_beta,ref)^this; 0: off
     expulsion_fast_tau_s: float = 0.001
     expulsion_slow_tau_s: float = 0.008
     expulsion_drop: float = 0.04
@@ -108,6 +109,23 @@ class TimerConfig:
             raise SpotReferenceError("filter time constants must be positive")
         if self.expulsion_fast_tau_s >= self.expulsion_slow_tau_s:
             raise SpotReferenceError("the fast expulsion filter must be faster than the slow one")
+
+
+def heat_scale(config: TimerConfig, r_beta_ref: float, r_beta: float, t_beta_ref: float,
+               t_beta: float) -> float:
+    """The factor on the reference heat after the peak for one weld (``timing``, step 4).
+
+    ``(R_beta,ref / R_beta) · (t_beta / t_beta,ref)^k`` clamped to ``heat_scale_bounds``;
+    1 when normalisation is off. Times are since the current started [s].
+    """
+    if not (config.normalise_heat and r_beta > 0.0):
+        return 1.0
+    scale = r_beta_ref / r_beta
+    k = config.beta_time_exponent
+    if k and t_beta_ref > 0.0 and t_beta > 0.0:
+        scale *= (t_beta / t_beta_ref) ** k
+    lo, hi = config.heat_scale_bounds
+    return min(hi, max(lo, scale))
 
 
 @dataclass(frozen=True, slots=True)
