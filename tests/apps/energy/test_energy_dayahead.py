@@ -14,6 +14,7 @@ import numpy as np
 from apps.energy.energy_rig import INVERTERS, plant_yaml, pv_history, until
 from ironfield.apps.energy import forecast as fc
 from ironfield.apps.energy.app import EnergyApp, parse_config
+from ironfield.apps.energy.dayahead import dayahead
 from ironfield.apps.energy.pvmodel import build_plant, plant_clear_sky_ac_power
 from ironfield.core.plant import parse_plant
 from ironfield.core.timeutil import NS_PER_MIN, now_ns
@@ -137,3 +138,20 @@ async def test_short_history_says_so(tmp_path: Path) -> None:
         assert app.state.errors == 0
     finally:
         await stop_platform(p)
+
+
+def test_no_pv_yesterday_or_today_no_numbers() -> None:
+    """A week of PV, then two silent days: the model fits, but has nothing to start from."""
+    days = 10
+    grid = np.arange((days + 2) * 96, dtype=np.int64) * STEP
+    slot = np.arange(len(grid)) % 96
+    cs = np.clip(np.sin((slot - 28) / 40.0 * np.pi), 0.0, None) * 100_000.0  # [W]
+    rng = np.random.default_rng(3)
+    pv = cs / 1000.0 * np.repeat(rng.uniform(0.3, 1.0, days + 2), 96)  # [kW]
+    pv[(days - 1) * 96:] = np.nan  # nothing yesterday, today or (of course) tomorrow
+    out = dayahead(grid, pv, cs, days * 96, 100_000.0, int(grid[days * 96 + 40]))
+    assert out["available"] is False and "no PV data yesterday or today" in out["note"]
+    assert "mean_kw" not in out and len(out["ts"]) == 0
+    pv[(days - 1) * 96:days * 96] = cs[(days - 1) * 96:days * 96] / 1000.0 * 0.8  # yesterday back
+    out = dayahead(grid, pv, cs, days * 96, 100_000.0, int(grid[days * 96 + 40]))
+    assert out["available"] and np.isfinite(out["mean_kw"][:96]).all()

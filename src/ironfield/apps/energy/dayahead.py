@@ -96,7 +96,7 @@ def dayahead(grid: NsArray, pv_kw: FloatArray, clear_sky_w: FloatArray, today: i
     q = np.where(dark[:, None], np.column_stack([np.zeros(len(cs)), cs / 2.0, cs]), q)  # q10, q50, q90
     sel = np.arange(len(grid)) >= today
     fut = sel & (grid + STEP_NS > now)
-    if not np.isfinite(mean[fut]).any():
+    if not np.isfinite(mean[fut & daylight]).any():
         out["note"] = "no day-ahead forecast: no PV data yesterday or today to start from"
         return out
     qs = {f"q{round(100 * t)}_kw": q[sel, j] / 1000.0 for j, t in enumerate(da.quantiles)}
