@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ironfield.apps.welding.stats import wilson_interval
 from ironfield.apps.welding.timing import SpotReference, TimerResult
@@ -42,16 +42,22 @@ class FaultDetector:
         heat_shortfall: float = 0.9,
         r_beta_low: float = 0.7,
         energy_low: float = 0.7,
+        heat_scale_bounds: tuple[float, float] = (0.75, 1.6),
     ) -> None:
         self.reference = reference
+        self.heat_scale_bounds = heat_scale_bounds
         self.heat_shortfall = heat_shortfall
         self.r_beta_low = r_beta_low
         self.energy_low = energy_low
 
     def expected_heat_j(self, result: TimerResult) -> float:
-        """The heat after the peak this weld needed: the reference, scaled as the timer does."""
+        """The heat after the peak this weld needed: the reference scaled by R_beta,ref/R_beta
+        within the detector's own ``heat_scale_bounds`` (the resistance part of the timer's
+        rule; ``check`` also never expects more than the timer's own target)."""
         ref = self.reference
-        scale = heat_scale(ref.config, ref.r_beta_uohm, result.r_beta_uohm, ref.t_beta_s,
+        cfg = replace(ref.config, heat_scale_bounds=self.heat_scale_bounds,
+                      beta_time_exponent=0.0)
+        scale = heat_scale(cfg, ref.r_beta_uohm, result.r_beta_uohm, ref.t_beta_s,
                            result.t_beta_s)
         return ref.heat_after_peak_j * scale
 
@@ -64,6 +70,10 @@ class FaultDetector:
             reasons.append("no beta peak: nugget may not have formed")
         elif ref.mode == "adaptive":
             target = self.expected_heat_j(result)
+            if result.heat_target_j == result.heat_target_j:
+                # The timer's own target already allows for an early beta peak (a hot weld
+                # ended early on purpose); never expect more than it asked for.
+                target = min(target, result.heat_target_j)
             if result.heat_after_peak_j < self.heat_shortfall * target:
                 reasons.append(
                     f"{result.heat_after_peak_j:.0f} J after the beta peak, "
@@ -78,8 +88,11 @@ class FaultDetector:
                 f"beta resistance {result.r_beta_uohm:.0f} µΩ << reference "
                 f"{ref.r_beta_uohm:.0f} µΩ (shunt or worn faces)"
             )
-        if math.isfinite(ref.energy_j) and result.energy_j < self.energy_low * ref.energy_j:
-            reasons.append(f"energy {result.energy_j:.0f} J << reference {ref.energy_j:.0f} J")
+        # A weld the timer ended early on purpose (early beta peak: a hot, fast weld) needs
+        # less energy: expect the reference's energy times the timer's heat scale (<= 1).
+        e_ref = ref.energy_j * min(1.0, result.heat_scale if result.beta_found else 1.0)
+        if math.isfinite(e_ref) and result.energy_j < self.energy_low * e_ref:
+            reasons.append(f"energy {result.energy_j:.0f} J << expected {e_ref:.0f} J")
         return FaultVerdict(bool(reasons), tuple(reasons))
 
 
