@@ -6,7 +6,6 @@ acknowledge it, and find it in the journal. Screenshots go to docs/screenshots/d
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -77,12 +76,17 @@ def test_newcomer_walkthrough(demo: tuple[str, Path]) -> None:
             page.goto(url + "/alarms")
             row = page.locator('tr[data-alarm="crusher-bearing-hot.H"]')
             row.locator("td.state").wait_for(timeout=120_000)
-            expect(row.locator("td.state")).to_have_text(re.compile("unack|rtn_unack"))
+            # acknowledge while it is active (the swing is above the limit ~20 s in 75 s), so
+            # the acknowledgement leaves it "acked" rather than clearing a returned alarm
+            expect(row.locator("td.state")).to_have_text("unack", timeout=120_000)
             page.screenshot(path=str(SHOTS / "demo-alarm.png"))
             row.locator("button.ack").click()
             page.fill("#dlg-comment", "feeder slowed, checking lubrication")
             page.click("#dlg-ok")
-            page.wait_for_selector('tr[data-alarm="crusher-bearing-hot.H"] td.state:has-text("acked")')
+            # acked, or gone if it returned to normal in the second the dialog was open
+            page.wait_for_function(
+                """() => { const c = document.querySelector('tr[data-alarm="crusher-bearing-hot.H"] td.state');
+                           return !c || !/unack/.test(c.textContent); }""")
             page.goto(url + "/events")
             page.wait_for_selector("text=crusher-bearing-hot.H")
             page.screenshot(path=str(SHOTS / "demo-journal.png"))
@@ -96,7 +100,7 @@ def test_newcomer_walkthrough(demo: tuple[str, Path]) -> None:
             browser.close()
     actions = {(j["action"], j["to_state"]) for j in journal}
     assert any(j["to_state"] == "unack" and j["value"] > 85 for j in journal), journal
-    ack = [j for j in journal if j["to_state"] == "acked"]
+    ack = [j for j in journal if j["action"] == "acknowledge"]
     assert ack and ack[0]["user"] == "demo" and ack[0]["comment"] == "feeder slowed, checking lubrication", actions
 
 
