@@ -85,7 +85,7 @@ class MineModel:
 
     def cycle_kwh(self, model: TruckModelConfig, origin: str, site: str) -> float:
         """Energy [kWh] to reach ``site`` from ``origin``, load, haul to the best dump and
-        reach a charger (as :meth:`MineSim._cycle_kwh`)."""
+        reach a charger (the simulator uses this one too)."""
         best = math.inf
         for d in self.net.destinations:
             if not self.net.has_route(site, d, True):

@@ -32,7 +32,8 @@ from ironfield.apps.haulage.assign import (
 )
 from ironfield.apps.haulage.config import HaulageConfig, NodeKind, TruckModelConfig
 from ironfield.apps.haulage.energy import legs_energy
-from ironfield.apps.haulage.lp import DumpSpec, FlowPlan, LoaderSpec, PathSpec, plan_flows
+from ironfield.apps.haulage.lp import FlowPlan
+from ironfield.apps.haulage.model import MineModel
 from ironfield.apps.haulage.network import Leg
 from ironfield.apps.haulage.tracking import Phase, Sample
 from ironfield.core.timeutil import NS_PER_MIN
@@ -123,62 +124,27 @@ class MineSim:
             tr.ttf_min = self.rng.expovariate(1.0 / (self.s.mtbf_h * 60.0))
             self.trucks.append(tr)
             self.res.truck_state_min[t.id] = {}
-        self._kwh: dict[tuple[str, str, str, bool], float] = {}
+        self.model = MineModel(cfg)
         self.plan = self._plan()
         self.dispatcher = dispatcher or Dispatcher(self.travel_min)
         self.dispatcher.set_plan(self.plan, 0.0)
 
-    # --- model helpers ------------------------------------------------------------------
+    # --- model helpers (the live dispatcher's MineModel: both judge alike) ---------------
     def travel_min(self, a: str, b: str, loaded: bool) -> float:
-        return self.net.route(a, b, loaded).time_s(loaded) / 60.0
+        return self.model.travel_min(a, b, loaded)
 
     def load_min(self, loader: str, payload_t: float) -> float:
-        rate = self.net.nodes[loader].rate_tph or 1.0
-        return self.cfg.plan.spot_time_s / 60.0 + payload_t / rate * 60.0
+        return self.model.load_min(loader, payload_t)
 
     def dump_min(self, dest: str, payload_t: float) -> float:
-        rate = self.net.nodes[dest].rate_tph or math.inf
-        # a crusher pocket accepts no faster than its rated throughput per spot
-        per_spot = rate / self.net.nodes[dest].spots
-        return max(self.cfg.plan.dump_time_s / 60.0, payload_t / per_spot * 60.0)
+        return self.model.dump_min(dest, payload_t)
 
     def _plan(self) -> FlowPlan:
-        n = self.net.nodes
-        models = {t.id: self.cfg.truck_model(t.id) for t in self.cfg.trucks}
-        payload = sum(m.payload_t for m in models.values()) / max(1, len(models))
-        loaders = [LoaderSpec(i, (n[i].rate_tph or 0.0) * self.cfg.plan.loader_availability,
-                              n[i].grade_pct) for i in self.net.loaders]
-        dumps = [DumpSpec(i, n[i].rate_tph or 0.0, n[i].min_feed_tph or 0.0,
-                          n[i].blend_min_pct, n[i].blend_max_pct) for i in self.net.destinations]
-        paths = []
-        for ld in self.net.loaders:
-            for d in self.net.destinations:
-                if self.net.has_route(ld, d, True) and self.net.has_route(d, ld, False):
-                    cyc = (self.travel_min(ld, d, True) + self.travel_min(d, ld, False)
-                           + self.load_min(ld, payload) + self.dump_min(d, payload))
-                    paths.append(PathSpec(ld, d, cyc / 60.0, payload))
-        avail = len(self.trucks) * self.cfg.plan.truck_availability
-        return plan_flows(loaders, dumps, paths, avail, self.cfg.plan.target_tph)
-
-    def _trip_kwh(self, model: TruckModelConfig, a: str, b: str, payload_t: float) -> float:
-        key = (model.name, a, b, payload_t > 0)
-        if key not in self._kwh:
-            route = self.net.route(a, b, payload_t > 0)
-            self._kwh[key] = sum(x.net_kwh for x in legs_energy(model, route.legs, payload_t))
-        return self._kwh[key]
+        return self.model.plan(len(self.trucks) * self.cfg.plan.truck_availability)
 
     def _cycle_kwh(self, tr: _Truck, site: str) -> float:
         """Energy [kWh] to reach ``site``, haul to the best dump and reach a charger."""
-        m = tr.model
-        best = math.inf
-        for d in self.net.destinations:
-            if not self.net.has_route(site, d, True):
-                continue
-            back = min((self._trip_kwh(m, d, c, 0.0) for c in self.net.chargers
-                        if self.net.has_route(d, c, False)), default=0.0)
-            best = min(best, self._trip_kwh(m, site, d, m.payload_t) + back)
-        aux = m.aux_kw * self.load_min(site, m.payload_t) / 60.0
-        return self._trip_kwh(m, tr.node, site, 0.0) + (0.0 if best == math.inf else best) + aux
+        return self.model.cycle_kwh(tr.model, tr.node, site)
 
     # --- snapshots for the dispatcher ---------------------------------------------------
     def _sites(self) -> list[SiteState]:
