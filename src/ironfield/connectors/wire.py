@@ -25,9 +25,16 @@ SCHEMA = pa.schema([
 def encode(batch: Batch, registry: SignalRegistry, seq: int, source: str) -> bytes:
     ids, inverse = np.unique(batch.signal, return_inverse=True)
     paths = pa.array([registry.path(int(i)) for i in ids], pa.string())
-    sig = pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), paths)
+    return encode_rows(paths, inverse, batch.ts, batch.value, batch.quality, seq=seq, source=source)
+
+
+def encode_rows(paths: pa.Array, idx: np.ndarray, ts: np.ndarray, values: np.ndarray,
+                quality: np.ndarray, *, seq: int = 0, source: str = "") -> bytes:
+    """Rows named by ``paths[idx]`` (for a device that knows its paths, not a registry)."""
+    sig = pa.DictionaryArray.from_arrays(pa.array(np.asarray(idx, np.int32)), paths)
     table = pa.Table.from_arrays(
-        [sig, pa.array(batch.ts), pa.array(batch.value), pa.array(batch.quality)], schema=SCHEMA
+        [sig, pa.array(ts, pa.int64()), pa.array(values, pa.float64()), pa.array(quality, pa.uint8())],
+        schema=SCHEMA,
     ).replace_schema_metadata({"seq": str(seq), "source": source})
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as w:

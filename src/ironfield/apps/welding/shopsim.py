@@ -33,7 +33,7 @@ import pyarrow as pa
 from ironfield.apps.welding.shop import CURVES, SUMMARY, FamilySpec, Shop
 from ironfield.apps.welding.simulator import Trajectories, WeldConditions, integrate, run_controller
 from ironfield.apps.welding.timing import AdaptiveWeldTimer, learn_reference
-from ironfield.connectors.wire import SCHEMA
+from ironfield.connectors.wire import encode_rows
 from ironfield.core.plugins import SimulationContext
 from ironfield.core.quality import Quality
 
@@ -223,16 +223,7 @@ class ShopSim:
 def encode(paths: pa.Array, idx: np.ndarray, ts: np.ndarray, values: np.ndarray, *, source: str,
            seq: int = 0) -> bytes:
     """Rows in ironfield's edge wire format (Arrow IPC; see :mod:`ironfield.connectors.wire`)."""
-    sig = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), paths)
-    table = pa.Table.from_arrays(
-        [sig, pa.array(ts, pa.int64()), pa.array(values, pa.float64()),
-         pa.array(np.full(len(ts), GOOD, np.uint8))], schema=SCHEMA,
-    ).replace_schema_metadata({"seq": str(seq), "source": source})
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as w:
-        w.write_table(table)
-    out: bytes = sink.getvalue().to_pybytes()
-    return out
+    return encode_rows(paths, idx, ts, values, np.full(len(ts), GOOD, np.uint8), seq=seq, source=source)
 
 
 def due(heap: list[tuple[float, int]], now_s: float) -> list[int]:
