@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from ironfield.apps.survey import synth
 from ironfield.apps.survey.cli import app
 from ironfield.apps.survey.io import open_survey, write_las
+from services import require_files, shared_data
 
-TERRAIN = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "survey" / "terrain"
+TERRAIN = shared_data("survey", "terrain")
 runner = CliRunner()
 
 
@@ -88,8 +89,7 @@ def test_errors_exit_2_with_a_message(yard_files, tmp_path: Path) -> None:  # ty
 
 def test_shared_terrain_files(tmp_path: Path) -> None:
     files = [TERRAIN / "autzen_trim.laz", TERRAIN / "Topography.laz"]
-    if not all(f.exists() for f in files):
-        pytest.skip("shared terrain files not present")
+    require_files(files, "shared terrain files")
     r = runner.invoke(app, ["ground", str(files[0]), "-o", str(tmp_path / "a.laz"), "--json"])
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout[r.stdout.index("{"):])

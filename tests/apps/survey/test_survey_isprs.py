@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from ironfield.apps.survey.isprs import SMRF_PUBLISHED_MEAN_KAPPA, evaluate, score
+from services import require_files, shared_data
 
-ISPRS = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "survey" / "isprs"
+ISPRS = shared_data("survey", "isprs")
 
 
 def test_score_matches_hand_computed_confusion_matrix() -> None:
@@ -33,8 +32,7 @@ def test_perfect_and_inverted_predictions() -> None:
 
 def test_mean_kappa_beats_published_smrf() -> None:
     files = [ISPRS / "samp11.txt", ISPRS / "samp12.txt"]
-    if not all(f.exists() for f in files):
-        pytest.skip("ISPRS samples not present")
+    require_files(files, "ISPRS samples")
     scores = [evaluate(f)[0] for f in files]
     assert np.mean([s.kappa for s in scores]) > SMRF_PUBLISHED_MEAN_KAPPA
     for s in scores:
