@@ -81,3 +81,11 @@ def test_locate_finds_the_line_of_a_field_path(tmp_path: Path) -> None:
     assert locate(str(f), "alarms[1].signal") == n + 4
     assert locate(str(f), "alarms[0]") == n + 2
     assert locate(str(tmp_path / "missing.yaml"), "alarms") is None
+
+
+def test_apps_section_all_commented_out_or_without_settings_is_empty() -> None:
+    base = "plant: x\nsites: [{id: s}]\n"
+    assert parse_plant(base + "apps:\n  # >>> haulage\n  # <<< haulage\n").apps == {}
+    assert parse_plant(base + "apps:\n  survey:\n  energy: {site: s}\n").apps == {"survey": {}, "energy": {"site": "s"}}
+    with pytest.raises(PlantFileError, match="apps"):
+        parse_plant(base + "apps: [survey]\n")

@@ -100,3 +100,19 @@ def test_unknown_app_is_named(tmp_path: Path) -> None:
         p.open()
     assert p.historian is not None
     p.historian.close()
+
+
+def test_alarm_rules_may_name_signals_an_app_derives(tmp_path: Path) -> None:
+    # apps register their signals before the alarm engine is built from the plant file
+    alarm = {"id": "intensity-high", "type": "limit", "signal": "s/a/crusher/kwh_per_t",
+             "h": {"limit": 1.0, "priority": "high"}}
+    factory: Any = Intensity
+    p = Platform(plant=PlantSpec.model_validate({**PLANT, "alarms": [alarm]}), data_dir=tmp_path,
+                 app_factories={"intensity": factory})
+    p.open()
+    try:
+        assert "s/a/crusher/kwh_per_t" in p.registry
+        assert "alarms" in p.services
+    finally:
+        assert p.historian is not None
+        p.historian.close()

@@ -202,6 +202,28 @@ async def test_write_back_publishes_and_enforces_limits(mosquitto: tuple[str, in
     assert len(got) == 1
 
 
+async def test_write_back_body_stays_json_whatever_the_user_name(mosquitto: tuple[str, int], unique: str) -> None:
+    host, port = mosquitto
+    p = f"t{unique}/wq"
+    reg = registry(p, ["crusher/feed_sp"])
+    spec = MqttConnectorSpec(id="m", url=f"mqtt://{host}:{port}", client_id=f"c{unique}", session_expiry_s=0,
+                             topics=[TopicSpec(topic=f"{p}/{{e}}/{{s}}")])
+    got: list[bytes] = []
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sub.on_message = lambda c, u, m: got.append(bytes(m.payload))
+    sub.connect(host, port)
+    sub.loop_start()
+    sub.subscribe(f"{p}/crusher/feed_sp/set", qos=1)
+    conn = MqttConnector(spec, reg)
+    async with running(conn, RecordingSink()):
+        ok = await conn.write(Command(signal=f"{p}/crusher/feed_sp", value=7.5, user='o"brien\\x'))
+        await wait_for(lambda: len(got) >= 1)
+    sub.loop_stop()
+    assert ok.status == "confirmed"
+    body = json.loads(got[0])
+    assert body["v"] == 7.5 and body["user"] == 'o"brien\\x'
+
+
 @pytest.mark.parametrize("n", [3])
 async def test_broker_restart_reconnects(mosquitto: tuple[str, int], unique: str, n: int) -> None:
     """Dropping the connection (as a broker restart does) is followed by reconnect and resubscribe."""
