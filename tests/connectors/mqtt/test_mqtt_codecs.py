@@ -8,6 +8,7 @@ import pytest
 
 from ironfield.connectors.mqtt.codecs import (
     Accumulator,
+    KeySets,
     decode_columnar,
     decode_object,
     decode_value,
@@ -69,7 +70,7 @@ def test_columnar_batch() -> None:
     doc = {"ts": [1, 2, 3], "values": {"a": [1.0, 2.0, 3.0], "b": [4, None, 6]},
            "quality": {"b": [192, 0, 192]}}
     acc = Accumulator()
-    unknown = decode_columnar(json.dumps(doc).encode(), {"a": 10, "b": 11}.get, MS, acc)
+    unknown = decode_columnar(json.dumps(doc).encode(), KeySets({"a": 10, "b": 11}.get), MS, acc)
     assert unknown == []
     b = acc.to_batch().sorted()
     assert b.signal.tolist() == [10, 10, 10, 11, 11, 11]
@@ -91,5 +92,85 @@ def test_columnar_batch() -> None:
 def test_columnar_malformed(doc: dict[str, object], needle: str) -> None:
     acc = Accumulator()
     with pytest.raises(MalformedPayloadError, match=needle):
-        decode_columnar(json.dumps(doc).encode(), {"a": 1}.get, MS, acc)
+        decode_columnar(json.dumps(doc).encode(), KeySets({"a": 1}.get), MS, acc)
     assert len(acc) == 0
+
+
+@pytest.mark.parametrize(
+    ("doc", "needle"),
+    [
+        ({"ts": [1, 2], "values": {"a": [1.0, 2.0], "b": [1.0, 2.0, 3.0]}}, r"values\['b'\] must be an array of 2"),
+        ({"ts": [1, 2], "values": {"a": [1.0, 2.0], "b": 7}}, r"values\['b'\] must be an array of 2 .* got int"),
+        ({"ts": [1, 2], "values": {"a": [1.0, [2.0]]}}, r"values\['a'\] must hold only numbers"),
+        ({"ts": [1, 2], "values": {"a": [1.0, "2.0"]}}, r"values\['a'\] must hold only numbers"),
+        ({"ts": [1, 2], "values": {"a": [1.0, {"v": 2}]}}, r"values\['a'\] must hold only numbers"),
+        ({"ts": [True, False], "values": {"a": [1.0, 2.0]}}, "'ts' must hold only numbers"),
+        ({"ts": [1, 2], "values": {"a": [1, 2]}, "quality": {"zz": [192, 192]}}, r"quality\['zz'\] has no matching"),
+        # a nanosecond timestamp sent on a millisecond topic: out of range, not a wrapped int64
+        ({"ts": [1_750_000_000_000_000_000], "values": {"a": [1.0]}}, "out of range"),
+        ({"ts": [1e300], "values": {"a": [1.0]}}, "out of range"),
+    ],
+)
+def test_columnar_names_the_bad_column(doc: dict[str, object], needle: str) -> None:
+    acc = Accumulator()
+    with pytest.raises(MalformedPayloadError, match=needle):
+        decode_columnar(json.dumps(doc).encode(), KeySets({"a": 1, "b": 2}.get), MS, acc)
+    assert len(acc) == 0
+
+
+def test_columnar_null_bool_and_int_values() -> None:
+    acc = Accumulator()
+    doc = {"ts": [1, 2.5], "values": {"a": [None, 3], "b": [True, False]}}
+    assert decode_columnar(json.dumps(doc).encode(), KeySets({"a": 1, "b": 2}.get), MS, acc) == []
+    b = acc.to_batch()
+    assert b.signal.tolist() == [1, 1, 2, 2]
+    assert b.ts.tolist() == [MS, 2_500_000] * 2
+    assert math.isnan(b.value[0]) and b.value[1:].tolist() == [3.0, 1.0, 0.0]
+
+
+def test_keysets_resolve_each_key_set_once() -> None:
+    calls: list[str] = []
+    ids = {"a": 10, "b": 11}
+
+    def resolve(key: str) -> int | None:
+        calls.append(key)
+        return ids.get(key)
+
+    ks = KeySets(resolve)
+    acc = Accumulator()
+    for m in range(3):
+        doc = {"ts": [m + 1, m + 2], "values": {"a": [m, m], "b": [-m, -m]}}
+        assert decode_columnar(json.dumps(doc).encode(), ks, MS, acc) == []
+    assert calls == ["a", "b"]
+    # the same keys in another order are another key set, mapped by name, not by position
+    doc = {"ts": [9], "values": {"b": [2.0], "a": [1.0]}}
+    decode_columnar(json.dumps(doc).encode(), ks, MS, acc)
+    assert calls == ["a", "b", "b", "a"]
+    last = acc.batches[-1]
+    assert dict(zip(last.signal.tolist(), last.value.tolist(), strict=True)) == {11: 2.0, 10: 1.0}
+    assert len(acc) == 3 * 4 + 2
+
+
+def test_keysets_do_not_remember_an_unknown_key() -> None:
+    ids: dict[str, int] = {"a": 1}
+    ks = KeySets(ids.get)
+    acc = Accumulator()
+    payload = json.dumps({"ts": [1], "values": {"a": [1.0], "new": [2.0]}}).encode()
+    assert decode_columnar(payload, ks, MS, acc) == ["new"]
+    assert len(acc) == 0  # whole or nothing
+    ids["new"] = 2  # the signal is registered later: the same message is now taken
+    assert decode_columnar(payload, ks, MS, acc) == []
+    assert sorted(acc.to_batch().signal.tolist()) == [1, 2]
+
+
+def test_keysets_shared_columns_are_read_only_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(KeySets, "MAX_KEY_SETS", 4)
+    ks = KeySets(lambda k: int(k[1:]))
+    acc = Accumulator()
+    for i in range(10):
+        decode_columnar(json.dumps({"ts": [1, 2], "values": {f"k{i}": [0, 1]}}).encode(), ks, MS, acc)
+    assert len(ks._seen) <= 4
+    b = acc.batches[0]
+    with pytest.raises(ValueError, match="read-only"):
+        b.signal[0] = 99
+    assert acc.to_batch().signal.tolist() == [i for i in range(10) for _ in range(2)]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from ironfield.core.batch import Batch
@@ -38,6 +39,13 @@ class Accumulator:
 
     def __len__(self) -> int:
         return len(self.sid) + sum(len(b) for b in self.batches)
+
+    def extend(self, other: Accumulator) -> None:
+        self.sid.extend(other.sid)
+        self.ts.extend(other.ts)
+        self.val.extend(other.val)
+        self.q.extend(other.q)
+        self.batches.extend(other.batches)
 
     def to_batch(self) -> Batch:
         parts = list(self.batches)
@@ -149,13 +157,78 @@ def decode_object(
     return unknown
 
 
+class KeySets:
+    """Signal ids for the key sets of one topic's columnar messages, remembered.
+
+    A device sends the same keys in every message, so after the first message its keys
+    resolve with one dictionary lookup instead of one per key, and the repeated signal
+    column and the all-good quality column of each message shape are built once. Key sets
+    with an unknown key are not remembered (the signal may be added later), and the memory
+    is bounded: a topic whose keys never repeat just resolves them each time.
+    """
+
+    __slots__ = ("_resolve", "_seen")
+    MAX_KEY_SETS = 4096
+
+    def __init__(self, resolve_key: Resolver) -> None:
+        self._resolve = resolve_key
+        self._seen: dict[tuple[str, ...], _KeySet] = {}
+
+    def get(self, keys: tuple[str, ...]) -> _KeySet:
+        ks = self._seen.get(keys)
+        if ks is not None:
+            return ks
+        sids: list[int] = []
+        rows: list[int] = []
+        unknown: list[str] = []
+        for i, k in enumerate(keys):
+            sid = self._resolve(k)
+            if sid is None:
+                unknown.append(k)
+            else:
+                sids.append(sid)
+                rows.append(i)
+        ks = _KeySet(np.asarray(sids, np.int32), None if len(rows) == len(keys) else np.asarray(rows, np.intp),
+                     unknown)
+        if not unknown:
+            if len(self._seen) >= self.MAX_KEY_SETS:
+                self._seen.clear()
+            self._seen[keys] = ks
+        return ks
+
+
+class _KeySet:
+    __slots__ = ("_shapes", "rows", "sids", "unknown")
+
+    def __init__(self, sids: npt.NDArray[np.int32], rows: npt.NDArray[np.intp] | None, unknown: list[str]) -> None:
+        self.sids = sids
+        self.rows = rows
+        self.unknown = unknown
+        self._shapes: dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]] = {}
+
+    def columns(self, n: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+        """The signal column of a message with ``n`` timestamps, and its all-good quality
+        column; shared between batches, so read-only."""
+        cols = self._shapes.get(n)
+        if cols is None:
+            sig = np.repeat(self.sids, n)
+            good = np.full(len(sig), GOOD, np.uint8)
+            sig.flags.writeable = False
+            good.flags.writeable = False
+            if len(self._shapes) < 64:
+                self._shapes[n] = (sig, good)
+            cols = (sig, good)
+        return cols
+
+
 def decode_columnar(
     payload: bytes,
-    resolve_key: Callable[[str], int | None],
+    keys: KeySets,
     ts_factor: int,
     acc: Accumulator,
 ) -> list[str]:
-    """``{"ts": [...], "values": {"name": [...]}, "quality": {"name": [...]}}``."""
+    """``{"ts": [...], "values": {"name": [...]}, "quality": {"name": [...]}}``; returns
+    keys with no signal (the message is then not taken)."""
     doc = _json(payload)
     if not isinstance(doc, dict) or "ts" not in doc or "values" not in doc:
         raise MalformedPayloadError("columnar payload needs 'ts' (array) and 'values' (object)")
@@ -164,58 +237,76 @@ def decode_columnar(
         raise MalformedPayloadError("'ts' must be an array, 'values' and 'quality' objects")
     n = len(ts_raw)
     try:
-        ts = np.asarray(ts_raw, dtype=np.float64 if any(isinstance(t, float) for t in ts_raw) else np.int64)
-    except (TypeError, ValueError):
+        ts = np.array(ts_raw)
+    except (TypeError, ValueError, OverflowError):
         raise MalformedPayloadError("'ts' must hold only numbers") from None
-    if ts.dtype.kind not in "if" or (n and ts.ndim != 1):
+    if n and (ts.dtype.kind not in "iuf" or ts.ndim != 1):
         raise MalformedPayloadError("'ts' must hold only numbers")
-    ts_ns = (ts * ts_factor).astype(np.int64)
-    if n and (ts_ns.min() <= 0 or ts_ns.max() >= 2**62):
+    # bounds on the Python numbers: exact, cheaper than numpy on ten values, and checked
+    # before the multiplication that could overflow int64
+    if n and not (min(ts_raw) * ts_factor > 0 and max(ts_raw) * ts_factor < 2**62):
         raise MalformedPayloadError("'ts' has a timestamp out of range")
-    keys = list(values)
-    cols = [values[k] for k in keys]
-    for k, col in zip(keys, cols, strict=True):
+    ts_ns = (ts * ts_factor).astype(np.int64)
+    names = tuple(values)
+    mat = _value_matrix(names, list(values.values()), n)
+    ks = keys.get(names)
+    if ks.unknown:
+        return list(ks.unknown)
+    sig, good = ks.columns(n)
+    if quals:
+        q = _quality_matrix(quals, names, n)
+        if ks.rows is not None:
+            q = q[ks.rows]
+        q_col = q.reshape(-1)
+    else:
+        q_col = good
+    if ks.rows is not None:
+        mat = mat[ks.rows]
+    if len(sig):
+        ts_col = np.empty((len(ks.sids), n), np.int64)
+        ts_col[:] = ts_ns  # every signal row gets the message's timestamps
+        acc.batches.append(Batch(sig, ts_col.reshape(-1), mat.reshape(-1), q_col))
+    return []
+
+
+def _value_matrix(names: tuple[str, ...], cols: list[Any], n: int) -> npt.NDArray[np.float64]:
+    """The values as a (signals, n) matrix; null becomes NaN. One C-level conversion for
+    the whole message; only a message that fails it is checked column by column, to say
+    which column is wrong."""
+    try:
+        mat = np.array(cols)
+    except (TypeError, ValueError, OverflowError):
+        mat = None
+    if mat is not None and mat.shape == (len(names), n) and mat.dtype.kind in "biuf":
+        return mat.astype(np.float64, copy=False)
+    for k, col in zip(names, cols, strict=True):
         if not isinstance(col, list) or len(col) != n:
             raise MalformedPayloadError(
                 f"values[{k!r}] must be an array of {n} numbers (one per ts), "
                 f"got {len(col) if isinstance(col, list) else type(col).__name__}"
             )
+        if any(not (x is None or isinstance(x, int | float)) for x in col):
+            raise MalformedPayloadError(f"values[{k!r}] must hold only numbers or null")
     try:
-        # one C-level conversion for the whole message; null becomes NaN
-        mat = np.array(cols, dtype=np.float64).reshape(len(keys), n)
-    except (TypeError, ValueError):
-        for k, col in zip(keys, cols, strict=True):
-            if any(not (x is None or isinstance(x, int | float)) for x in col):
-                raise MalformedPayloadError(f"values[{k!r}] must hold only numbers or null") from None
+        return np.array([[math.nan if x is None else x for x in col] for col in cols],
+                        dtype=np.float64).reshape(len(names), n)
+    except (TypeError, ValueError, OverflowError):
         raise MalformedPayloadError("'values' must hold only numbers or null") from None
-    q = np.full((len(keys), n), GOOD, np.uint8)
+
+
+def _quality_matrix(quals: dict[str, Any], names: tuple[str, ...], n: int) -> npt.NDArray[np.uint8]:
+    q = np.full((len(names), n), GOOD, np.uint8)
+    index = {k: i for i, k in enumerate(names)}
     for k, qc in quals.items():
-        if k not in values:
+        if k not in index:
             raise MalformedPayloadError(f"quality[{k!r}] has no matching values[{k!r}]")
         if not isinstance(qc, list) or len(qc) != n:
             raise MalformedPayloadError(f"quality[{k!r}] must be an array of {n} integers")
         try:
             qa = np.asarray(qc, dtype=np.int64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise MalformedPayloadError(f"quality[{k!r}] must be integers 0-255") from None
         if qa.min(initial=0) < 0 or qa.max(initial=0) > 255:
             raise MalformedPayloadError(f"quality[{k!r}] must be integers 0-255")
-        q[keys.index(k)] = qa.astype(np.uint8)
-    sids: list[int] = []
-    rows: list[int] = []
-    unknown: list[str] = []
-    for i, k in enumerate(keys):
-        sid = resolve_key(k)
-        if sid is None:
-            unknown.append(k)
-        else:
-            sids.append(sid)
-            rows.append(i)
-    if len(rows) != len(keys):
-        mat, q = mat[rows], q[rows]
-    if sids and n:
-        acc.batches.append(Batch(
-            np.repeat(np.asarray(sids, np.int32), n), np.tile(ts_ns, len(sids)),
-            mat.reshape(-1), q.reshape(-1),
-        ))
-    return unknown
+        q[index[k]] = qa.astype(np.uint8)
+    return q

@@ -34,6 +34,7 @@ from ironfield.connectors.mqtt import sparkplug as spb
 from ironfield.connectors.mqtt.codecs import (
     TS_FACTOR,
     Accumulator,
+    KeySets,
     decode_columnar,
     decode_object,
     decode_value,
@@ -68,6 +69,7 @@ class MqttConnector:
         self._routes = [_Route(t, TopicTemplate(t.topic), TS_FACTOR[t.ts_unit]) for t in ordered]
         self._value_sid: dict[str, int] = {}
         self._key_sid: dict[tuple[str, str], int] = {}
+        self._keysets: dict[str, KeySets] = {}
         self._topic_route: dict[str, _Route | None] = {}
         self._lock = threading.Lock()
         self._acc = Accumulator()
@@ -168,19 +170,18 @@ class MqttConnector:
         if fmt == "object":
             unknown = decode_object(payload, key_sid, recv, route.factor, tmp)
         else:
-            unknown = decode_columnar(payload, key_sid, route.factor, tmp)
-        if unknown:
+            keysets = self._keysets.get(topic)
+            if keysets is None:
+                keysets = self._keysets[topic] = KeySets(key_sid)
+            unknown = decode_columnar(payload, keysets, route.factor, tmp)
+        if not unknown:
+            with self._lock:
+                self._acc.extend(tmp)
+        else:
             raise MalformedPayloadError(
                 f"unknown signal(s) {[fill(signal_tpl, {**vars_, 'key': k}) for k in unknown][:5]} "
                 f"(topic {topic!r})"
             )
-        with self._lock:
-            acc = self._acc
-            acc.sid.extend(tmp.sid)
-            acc.ts.extend(tmp.ts)
-            acc.val.extend(tmp.val)
-            acc.q.extend(tmp.q)
-            acc.batches.extend(tmp.batches)
 
     def _sparkplug(self, route: _Route, topic: str, payload: bytes, recv: int) -> None:
         group, mtype, node, device = spb.parse_topic(topic)
