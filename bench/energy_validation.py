@@ -150,9 +150,8 @@ def s50_clear_sky(s: pd.Series, train: np.ndarray) -> tuple[np.ndarray, str]:
     idx = pd.DatetimeIndex(s.index)
     mid = idx + pd.Timedelta("7.5min")  # interval-average data: sun at mid-interval
     loc = pvlib.location.Location(S50_LAT, S50_LON, altitude=1800)
-    with pvmodel.quiet_pvlib():
-        sp = loc.get_solarposition(mid)
-        cs = loc.get_clearsky(mid, solar_position=sp)
+    sp = loc.get_solarposition(mid)
+    cs = loc.get_clearsky(mid, solar_position=sp)
     sp.index = idx
     cs.index = idx
     daily = s.resample("D").sum(min_count=80)

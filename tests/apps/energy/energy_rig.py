@@ -18,7 +18,6 @@ import pandas as pd
 import pvlib
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ironfield.apps.energy.pvmodel import quiet_pvlib
 from ironfield.core.plant import PlantSpec
 from ironfield.core.signals import SignalDef
 from ironfield.core.timeutil import NS_PER_MIN, NS_PER_MS
@@ -145,11 +144,10 @@ def clear_sky_poa(ts: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """Clear-sky POA on the test array's plane (pvlib directly) [W/m2]."""
     idx = pd.DatetimeIndex(pd.to_datetime(ts, unit="ns", utc=True))
     loc = pvlib.location.Location(47.6, 130.8, altitude=200)
-    with quiet_pvlib():  # only pvlib's pandas-3 deprecation warnings
-        cs = loc.get_clearsky(idx, model="ineichen")
-        sp = loc.get_solarposition(idx)
-        poa = pvlib.irradiance.get_total_irradiance(45, 180, sp["apparent_zenith"], sp["azimuth"], cs["dni"],
-                                                    cs["ghi"], cs["dhi"], model="isotropic")
+    cs = loc.get_clearsky(idx, model="ineichen")
+    sp = loc.get_solarposition(idx)
+    poa = pvlib.irradiance.get_total_irradiance(45, 180, sp["apparent_zenith"], sp["azimuth"], cs["dni"],
+                                                cs["ghi"], cs["dhi"], model="isotropic")
     return np.asarray(poa["poa_global"], np.float64)
 
 
@@ -157,10 +155,9 @@ def expected_plant_w(poa: npt.NDArray[np.float64], tmod: npt.NDArray[np.float64]
     """What the plant should make [W]: SAPM cell temperature from module temperature,
     PVWatts DC with the DC loss, PVWatts inverter, times the inverters (pvlib directly)."""
     delta_t = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_polymer"]["deltaT"]
-    with quiet_pvlib():
-        tc = pvlib.temperature.sapm_cell_from_module(tmod, poa, delta_t)
-        dc = pvlib.pvsystem.pvwatts_dc(poa, tc, pdc0=P_STC_W / INVERTERS, gamma_pdc=GAMMA) * (1 - DC_LOSS)
-        ac = pvlib.inverter.pvwatts(dc, pdc0=PAC0 / ETA, eta_inv_nom=ETA)
+    tc = pvlib.temperature.sapm_cell_from_module(tmod, poa, delta_t)
+    dc = pvlib.pvsystem.pvwatts_dc(poa, tc, pdc0=P_STC_W / INVERTERS, gamma_pdc=GAMMA) * (1 - DC_LOSS)
+    ac = pvlib.inverter.pvwatts(dc, pdc0=PAC0 / ETA, eta_inv_nom=ETA)
     return np.clip(np.asarray(ac, np.float64), 0.0, None) * INVERTERS
 
 

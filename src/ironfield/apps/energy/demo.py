@@ -31,7 +31,6 @@ from ironfield.apps.energy.pvmodel import (
     cell_temperature,
     expected_ac_power,
     location,
-    quiet_pvlib,
 )
 from ironfield.core.plugins import SimulationContext
 from ironfield.core.timeutil import NS_PER_S
@@ -126,14 +125,13 @@ class PvPlantSim:
         if self.table is None or t >= self.table[0] + TABLE_S - 60 or t < self.table[0]:
             t0 = t - t % 60
             idx = pd.date_range(pd.Timestamp(t0, unit="s", tz="UTC"), periods=TABLE_S // 60 + 1, freq="1min")
-            with quiet_pvlib():
-                loc = location(self.cfg.site)
-                cs = loc.get_clearsky(idx, model="ineichen")
-                sp = loc.get_solarposition(idx)
-                poa = pvlib.irradiance.get_total_irradiance(
-                    self.arr.surface_tilt_deg, self.arr.surface_azimuth_deg, sp["apparent_zenith"], sp["azimuth"],
-                    cs["dni"], cs["ghi"], cs["dhi"], dni_extra=pvlib.irradiance.get_extra_radiation(idx),
-                    model="haydavies", albedo=self.arr.albedo)
+            loc = location(self.cfg.site)
+            cs = loc.get_clearsky(idx, model="ineichen")
+            sp = loc.get_solarposition(idx)
+            poa = pvlib.irradiance.get_total_irradiance(
+                self.arr.surface_tilt_deg, self.arr.surface_azimuth_deg, sp["apparent_zenith"], sp["azimuth"],
+                cs["dni"], cs["ghi"], cs["dhi"], dni_extra=pvlib.irradiance.get_extra_radiation(idx),
+                model="haydavies", albedo=self.arr.albedo)
             self.table = (t0, np.nan_to_num(np.asarray(poa["poa_global"], np.float64)),
                           np.asarray(cs["ghi"], np.float64))
         t0, poa_t, ghi_t = self.table

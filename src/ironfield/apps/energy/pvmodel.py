@@ -16,8 +16,7 @@ conduction offset [2]_, or from air temperature and wind with the SAPM thermal m
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -41,17 +40,22 @@ from ironfield.apps.energy.config import (
 )
 
 
-@contextmanager
-def quiet_pvlib() -> Iterator[None]:
-    """Silence pandas deprecation warnings raised *inside* pvlib (pvlib still calls
-    ``DatetimeIndex.dayofyear`` and friends, deprecated in pandas 3); our own code and
-    every other warning still surface."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning, module=r"pvlib\.")
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pvlib\.")
-        warnings.filterwarnings("ignore", category=FutureWarning, module=r"pandas\.")
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pandas\.")
-        yield
+def silence_pvlib_deprecations() -> None:
+    """Ignore the pandas deprecation warnings pvlib raises from its own modules (pvlib still
+    calls ``DatetimeIndex.dayofyear`` and friends, deprecated in pandas 3); our own code
+    and every other warning still surface.
+
+    Installed once, process-wide, when this module is imported, rather than with
+    ``warnings.catch_warnings`` around each call: that context manager swaps the
+    process-wide filter list and is not thread-safe, and the app calls pvlib from worker
+    threads (two overlapping contexts can restore each other's filters, and a warning
+    then escapes, or one of ours is swallowed). Adding the same filter again is a no-op.
+    """
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"pvlib\.")
+
+
+silence_pvlib_deprecations()
 
 
 @cache
@@ -206,7 +210,7 @@ def expected_ac_power(model: ArrayModel, ts_ns: NsArray, poa_wm2: FloatArray,
         # Only finite daytime rows go to the single-diode solver, which warns on NaN.
         data = pd.DataFrame({"effective_irradiance": poa[run], "cell_temperature": tc[run]},
                             index=to_index(np.asarray(ts_ns, np.int64)[run]))
-        with quiet_pvlib(), np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             model.chain.run_model_from_effective_irradiance(data)
         ac = _ac_w(model.chain.results.ac) * model.inverters
         out[run] = np.clip(ac, 0.0, None)
@@ -218,8 +222,7 @@ def clear_sky_weather(site: SiteConfig, ts_ns: NsArray,
     """Clear-sky GHI/DNI/DHI [W/m2] at the site (Ineichen with monthly Linke turbidity,
     Ineichen & Perez 2002, Solar Energy 73(3):151-157) with air temperature and no wind."""
     idx = to_index(ts_ns)
-    with quiet_pvlib():
-        cs: pd.DataFrame = location(site).get_clearsky(idx, model="ineichen")
+    cs: pd.DataFrame = location(site).get_clearsky(idx, model="ineichen")
     cs["temp_air"] = temp_air_c
     cs["wind_speed"] = 1.0
     return cs
@@ -240,7 +243,7 @@ def clear_sky_ac_power(model: ArrayModel, ts_ns: NsArray,
                        transposition_model="haydavies")
     # The single-diode solver divides 0/0 for modules in full shade at sunrise; those rows
     # come out NaN and are set to zero below.
-    with quiet_pvlib(), np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         chain.run_model(weather[day])
     ac = _ac_w(chain.results.ac) * model.inverters
     out[day] = np.clip(np.nan_to_num(ac, nan=0.0), 0.0, None)
