@@ -102,15 +102,19 @@ async def test_value_object_columnar_and_malformed(mosquitto: tuple[str, int], u
         pub.publish(f"{p}/crusher/col", json.dumps({"ts": [1, 2, 3], "values": {"a": [1, 2, 3], "b": [4, 5, 6]}}), qos=1)
         pub.publish(f"{p}/truck-1/speed", "fast!", qos=1)
         pub.publish(f"{p}/truck-1/nosuch", "1", qos=1)
-        await wait_for(lambda: sink.values >= 10 and len(sink.bad) >= 2)
+        # one unknown key: the whole message is set aside, its known values too
+        pub.publish(f"{p}/crusher/col", json.dumps({"ts": [4], "values": {"a": [7], "zz": [8]}}), qos=1)
+        await wait_for(lambda: sink.values >= 10 and len(sink.bad) >= 3)
         pub.loop_stop()
     rows = {(reg.path(s), v) for b in sink.batches for s, _, v, _ in b.rows()}
     assert (f"{p}/truck-1/speed", 12.5) in rows
     assert (f"{p}/truck-1/load", 88.0) in rows
     assert (f"{p}/robot-1/i", 9.1) in rows
     assert {v for path, v in rows if path == f"{p}/crusher/b"} == {4.0, 5.0, 6.0}
+    assert {v for path, v in rows if path == f"{p}/crusher/a"} == {1.0, 2.0, 3.0}
     reasons = " | ".join(r for _, _, r in sink.bad)
     assert "not JSON" in reasons and f"unknown signal '{p}/truck-1/nosuch'" in reasons
+    assert f"unknown signal(s) ['{p}/crusher/zz']" in reasons
     load = [b for b in sink.batches for s, t, v, q in b.rows() if v == 88.0]
     assert load and int(load[0].quality[list(load[0].value).index(88.0)]) == 64
 

@@ -167,11 +167,11 @@ class KeySets:
     is bounded: a topic whose keys never repeat just resolves them each time.
     """
 
-    __slots__ = ("_resolve", "_seen")
+    __slots__ = ("_seen", "resolve")
     MAX_KEY_SETS = 4096
 
     def __init__(self, resolve_key: Resolver) -> None:
-        self._resolve = resolve_key
+        self.resolve = resolve_key
         self._seen: dict[tuple[str, ...], _KeySet] = {}
 
     def get(self, keys: tuple[str, ...]) -> _KeySet:
@@ -182,7 +182,7 @@ class KeySets:
         rows: list[int] = []
         unknown: list[str] = []
         for i, k in enumerate(keys):
-            sid = self._resolve(k)
+            sid = self.resolve(k)
             if sid is None:
                 unknown.append(k)
             else:

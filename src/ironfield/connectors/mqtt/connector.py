@@ -68,7 +68,6 @@ class MqttConnector:
         ordered = sorted(spec.topics, key=lambda t: specificity(t.topic))
         self._routes = [_Route(t, TopicTemplate(t.topic), TS_FACTOR[t.ts_unit]) for t in ordered]
         self._value_sid: dict[str, int] = {}
-        self._key_sid: dict[tuple[str, str], int] = {}
         self._keysets: dict[str, KeySets] = {}
         self._topic_route: dict[str, _Route | None] = {}
         self._lock = threading.Lock()
@@ -154,34 +153,37 @@ class MqttConnector:
         if fmt == "event":
             self._event(payload)
             return
-        vars_ = route.template.match(topic) or {}
-        signal_tpl = route.spec.signal or ""
-
-        def key_sid(key: str) -> int | None:
-            k = (topic, key)
-            sid = self._key_sid.get(k)
-            if sid is None:
-                sid = self._resolve(fill(signal_tpl, {**vars_, "key": key}))
-                if sid is not None:
-                    self._key_sid[k] = sid
-            return sid
-
         tmp = Accumulator()
         if fmt == "object":
-            unknown = decode_object(payload, key_sid, recv, route.factor, tmp)
+            unknown = decode_object(payload, self._keysets_for(topic, route).resolve, recv, route.factor, tmp)
         else:
-            keysets = self._keysets.get(topic)
-            if keysets is None:
-                keysets = self._keysets[topic] = KeySets(key_sid)
-            unknown = decode_columnar(payload, keysets, route.factor, tmp)
-        if not unknown:
-            with self._lock:
-                self._acc.extend(tmp)
-        else:
-            raise MalformedPayloadError(
-                f"unknown signal(s) {[fill(signal_tpl, {**vars_, 'key': k}) for k in unknown][:5]} "
-                f"(topic {topic!r})"
-            )
+            unknown = decode_columnar(payload, self._keysets_for(topic, route), route.factor, tmp)
+        if unknown:
+            vars_ = route.template.match(topic) or {}
+            paths = [fill(route.spec.signal or "", {**vars_, "key": k}) for k in unknown]
+            raise MalformedPayloadError(f"unknown signal(s) {paths[:5]} (topic {topic!r})")
+        with self._lock:
+            self._acc.extend(tmp)
+
+    def _keysets_for(self, topic: str, route: _Route) -> KeySets:
+        """The key resolver of one topic, made on its first message: the topic's template
+        variables are matched once, not per message."""
+        keysets = self._keysets.get(topic)
+        if keysets is None:
+            vars_ = route.template.match(topic) or {}
+            signal_tpl = route.spec.signal or ""
+            known: dict[str, int] = {}
+
+            def key_sid(key: str) -> int | None:
+                sid = known.get(key)
+                if sid is None:
+                    sid = self._resolve(fill(signal_tpl, {**vars_, "key": key}))
+                    if sid is not None:
+                        known[key] = sid
+                return sid
+
+            keysets = self._keysets[topic] = KeySets(key_sid)
+        return keysets
 
     def _sparkplug(self, route: _Route, topic: str, payload: bytes, recv: int) -> None:
         group, mtype, node, device = spb.parse_topic(topic)
