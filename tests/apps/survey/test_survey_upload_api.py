@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -41,6 +42,24 @@ async def test_upload_needs_an_engineer_is_limited_and_is_processed(tmp_path: Pa
             big = {"files": ("big.laz", b"\0" * (2 * 2**20), "application/octet-stream")}
             r = await c.post("/api/apps/survey/surveys", files=big, headers=h)
             assert r.status_code == 413 and "1.5 MB" in r.json()["detail"]
+            # chunked, with no Content-Length: cut off once past the limit, not read whole
+            sent = [0]
+
+            async def chunked_body() -> AsyncIterator[bytes]:
+                yield (b"--xx\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.laz\"\r\n"
+                       b"Content-Type: application/octet-stream\r\n\r\n")
+                for _ in range(32):  # 8 MB
+                    sent[0] += 2**18
+                    yield b"\0" * 2**18
+                yield b"\r\n--xx--\r\n"
+
+            r = await c.post("/api/apps/survey/surveys", content=chunked_body(),
+                             headers={**h, "Content-Type": "multipart/form-data; boundary=xx"})
+            assert r.status_code == 413 and "1.5 MB" in r.json()["detail"]
+            assert sent[0] <= 2 * 2**20, f"read {sent[0] / 2**20:.1f} MB of an upload over its 1.5 MB limit"
+            r = await c.post("/api/apps/survey/surveys", content=b"flight=12", headers={
+                **h, "Content-Type": "application/x-www-form-urlencoded"})
+            assert r.status_code == 400 and "multipart/form-data" in r.json()["detail"]
 
             r = await c.post("/api/apps/survey/surveys", files=files, headers=h)
             assert r.status_code == 202, r.text

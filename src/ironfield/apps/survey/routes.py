@@ -14,12 +14,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import FileResponse, Response
-from starlette.datastructures import UploadFile
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from ironfield.apps.survey.service import CLOUD, SurveyService
 from ironfield.core.timeutil import now_ns
@@ -100,7 +104,7 @@ def survey_web(app: SurveyApp) -> AppWeb:
                                 f"{svc.cfg.max_upload_mb:g} MB (apps.survey.max_upload_mb)")
         stage = svc.work / ".uploads" / uuid.uuid4().hex
         try:
-            async with request.form(max_files=200) as form:
+            async with _limited_form(request, limit + 2**16, svc.cfg.max_upload_mb) as form:
                 ups = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
                 if not ups:
                     raise HTTPException(status.HTTP_400_BAD_REQUEST,
@@ -122,6 +126,37 @@ def survey_web(app: SurveyApp) -> AppWeb:
 
     return AppWeb("survey", router, nav=[("Survey", "/apps/survey")],
                   templates=HERE / "templates", static=HERE / "static")
+
+
+@asynccontextmanager
+async def _limited_form(request: Request, max_bytes: int, limit_mb: float) -> AsyncIterator[FormData]:
+    """The multipart form, read with a byte count: a body without Content-Length (chunked)
+    is cut off with a 413 as soon as it passes the limit, instead of being spooled to disk
+    whole before the files' sizes are checked. Starlette closes the spooled parts when
+    parsing stops on the error."""
+    ctype, _ = parse_options_header(request.headers.get("content-type", ""))
+    if ctype != b"multipart/form-data":
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            "send the survey as multipart/form-data with the tiles as 'files'")
+
+    async def counted() -> AsyncGenerator[bytes, None]:
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > max_bytes:
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                                    f"upload is over the limit of {limit_mb:g} MB "
+                                    "(apps.survey.max_upload_mb)")
+            yield chunk
+
+    try:
+        form = await MultiPartParser(request.headers, counted(), max_files=200, max_fields=50).parse()
+    except MultiPartException as e:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad multipart upload: {e.message}") from None
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 def _save(ups: list[UploadFile], stage: Path, limit: int, limit_mb: float) -> list[Path]:
