@@ -1,7 +1,8 @@
 """The survey app's section of the plant file (``apps: {survey: ...}``), validated.
 
-Lengths [m], densities [t/m3], sizes [MB]. Stockpile polygons are rings in the survey's
-projected frame [m] (``ring``) or a GeoJSON file (``polygon``, see :mod:`.polygon`).
+Lengths [m], densities [t/m3], sizes [MB]. Stockpile and pit polygons are rings in the
+survey's projected frame [m] (``ring``, ``pit``) or GeoJSON files (``polygon``,
+``pit_polygon``, see :mod:`.polygon`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,14 @@ class SurveyConfig(BaseModel):
     # where mining happens [m, survey frame]; mined = cut - fill inside it (default: the
     # whole compared area outside the stockpile polygons)
     pit: list[tuple[float, float]] | None = Field(default=None, min_length=3)
+    pit_polygon: str | None = None  # or the pit as a GeoJSON file (relative to data_dir)
     simulation: SimConfig = Field(default_factory=SimConfig)
+
+    @model_validator(mode="after")
+    def _one_pit(self) -> SurveyConfig:
+        if self.pit is not None and self.pit_polygon is not None:
+            raise ValueError("give the pit as pit (a ring [m]) or pit_polygon (a GeoJSON file), not both")
+        return self
 
     @field_validator("stockpiles")
     @classmethod

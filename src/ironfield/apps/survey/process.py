@@ -68,6 +68,18 @@ def _ring(sp: StockpileConfig, dem: Dem, data_dir: Path) -> np.ndarray:
     return read_polygon(p if p.is_absolute() else data_dir / p, dem.crs, (e[0], e[1], e[2], e[3]))
 
 
+def _pit_ring(cfg: SurveyConfig, dem: Dem, data_dir: Path) -> np.ndarray | None:
+    if cfg.pit is not None:
+        return np.asarray(cfg.pit, dtype=np.float64)
+    if cfg.pit_polygon is None:
+        return None
+    if dem.crs is None:
+        raise PolygonError(f"{cfg.pit_polygon}: the survey has no CRS to place the polygon in")
+    p = Path(cfg.pit_polygon)
+    e = dem.describe()["extent_m"]
+    return read_polygon(p if p.is_absolute() else data_dir / p, dem.crs, (e[0], e[1], e[2], e[3]))
+
+
 def stockpiles(dem: Dem, cfg: SurveyConfig, data_dir: Path) -> list[dict[str, Any]]:
     """Each configured stockpile's volume and tonnes; one outside this flight is reported
     with its error (and no tonnes) instead of failing the whole survey."""
@@ -149,8 +161,13 @@ def process_survey(
                 rings.append(_ring(sp, dem, data_dir))
             except PolygonError:
                 continue  # reported in the stockpile's own row
-        pit = np.asarray(cfg.pit, dtype=np.float64) if cfg.pit else None
-        mined_m3, basis = mined_volume(change, pit, rings)
+        try:
+            pit = _pit_ring(cfg, dem, data_dir)
+        except PolygonError as e:
+            # no figure rather than one over the wrong area
+            warnings.append(f"mined volume not computed: pit_polygon {e}")
+        else:
+            mined_m3, basis = mined_volume(change, pit, rings)
     piles = stockpiles(dem, cfg, data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_geotiff(dem, out_dir / "dem.tif")
