@@ -215,6 +215,15 @@ async def test_welds_over_mqtt_verdicts_bad_records_electrodes_and_qa(
         assert [r.quality for r in p2.robots] == [2, 3, 0]
         assert p2.robots[0].streak == 1 and p2.robots[2].dress_due
         assert p2.robots[2].life_pct == expected_life_pct({3: 5, 0: 1})
+        # the learned reference is back (not learned again from five new welds)
+        back = p2.spots[f"{r1}/spot-01"]
+        assert back.reference is not None and back.learner is not None and not back.learning
+        assert spot.reference is not None and back.reference.to_dict() == spot.reference.to_dict()
+        assert p2.spots[f"{r2}/spot-01"].reference is None  # never learned: still learning
+        await settle(again)
+        assert again.historian is not None
+        restored = again.historian.events(0, 2**62, types=["welding.references_restored"])
+        assert [e.payload["spots"] for e in restored] == [1]
     finally:
         await stop_platform(again)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from ironfield.apps.welding.live import WeldingProcessor
+from ironfield.apps.welding.persist import load_references, references_path, save_references
 from ironfield.apps.welding.shop import DERIVED, QUALITY_STATES, SHOP_SIGNALS, Shop, WeldingConfig
 from ironfield.core.batch import Batch
 from ironfield.core.bus import Lagged
@@ -33,6 +35,9 @@ DERIVED_DEFS: dict[str, dict[str, Any]] = {
     "expulsion_streak": dict(unit="1", low=0.0, description="consecutive expelled welds"),
     "dress_due": dict(type="bool", unit="", description="1 while a tip dressing is requested"),
 }
+
+
+SAVE_EVERY_S = 30.0  # learned references written at most this often (and at stop)
 
 
 class WeldingApp:
@@ -67,7 +72,16 @@ class WeldingApp:
             b = ctx.history.last(sids)  # served from the historian's latest-value cache
             proc.restore({ctx.registry.path(int(s)): float(v)
                           for s, v in zip(b.signal.tolist(), b.value.tolist(), strict=True)})
+        snapshot = references_path(ctx.data_dir)
+        refs, problems = await asyncio.to_thread(load_references, snapshot)
+        restored, unknown = proc.restore_references(refs)
+        problems += [f"{sid}: not a spot of this shop" for sid in unknown]
+        if restored or problems:
+            ctx.emit(Event.make("welding.references_restored", cfg.area.rstrip("/"), {
+                "spots": restored, "skipped": problems[:20], "skipped_total": len(problems)}))
         self.processor, self.ctx = proc, ctx
+        saved = proc.reference_version
+        saved_at = time.monotonic()
         sender = asyncio.create_task(self._send(ctx))
         try:
             with ctx.bus.subscribe(signals=proc.lookup.sids, policy="lag", maxsize=20_000) as sub:
@@ -100,8 +114,18 @@ class WeldingApp:
                     if t - last_shop >= 1_000_000_000:
                         last_shop = t
                         await ctx.submit(proc.shop_rows(t))
+                    if proc.reference_version != saved and time.monotonic() - saved_at >= SAVE_EVERY_S:
+                        saved, saved_at = proc.reference_version, time.monotonic()
+                        await asyncio.to_thread(save_references, snapshot, proc.references())
         finally:
             sender.cancel()
+            if proc.reference_version != saved:
+                # stopping: keep what was learned since the last snapshot (one write, on
+                # the loop: a thread would race the platform closing down)
+                try:
+                    save_references(snapshot, proc.references())
+                except OSError as e:
+                    log.warning("welding: learned references not saved to %s: %s", snapshot, e)
 
     async def _send(self, ctx: AppContext) -> None:
         """Write-back one command at a time (the platform journals each with its result).

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +136,7 @@ class WeldingProcessor:
         self.robots = [RobotState(p, k, shop.line_of(p)) for k, p in enumerate(shop.robots)]
         self.by_path = {r.path: r for r in self.robots}
         self.spots: dict[str, SpotState] = {}
+        self.reference_version = 0  # bumped on every change of a spot's reference
         for rs in self.robots:
             fams = [shop.family(rs.index, k) for k in range(1, self.cfg.spots_per_robot + 1)]
             for k, f in enumerate(fams, start=1):
@@ -258,6 +260,7 @@ class WeldingProcessor:
                     return
                 spot.reference = ref
                 spot.learner = SpotLearner(spot.spot_id, ref)
+                self.reference_version += 1
                 spot.learning.clear()
                 out.events.append(Event.make("welding.reference_update", robot.path, {
                     "spot": spot.spot_id, "reason": f"learned from {ref.n_welds} passing welds",
@@ -268,6 +271,7 @@ class WeldingProcessor:
         upd = spot.learner.observe(wid, res, passed=passed, ts_ns=ts)
         if upd is not None:
             spot.reference = spot.learner.reference
+            self.reference_version += 1
             out.events.append(Event.make("welding.reference_update", robot.path, {
                 "spot": spot.spot_id, "reason": upd.reason, "before": upd.before, "after": upd.after}, ts=ts))
             self._push_schedule(spot, robot, spot.learner.reference, upd.reason, ts, out)
@@ -346,6 +350,25 @@ class WeldingProcessor:
                 for name, m in r.wear.items():
                     m.welds = round(wsd * fams.count(name) / len(fams))
 
+    def references(self) -> dict[str, SpotReference]:
+        """Every spot's learned reference (immutable objects: safe to read elsewhere)."""
+        return {sid: sp.reference for sid, sp in self.spots.items() if sp.reference is not None}
+
+    def restore_references(self, refs: Mapping[str, SpotReference]) -> tuple[int, list[str]]:
+        """Carry on with the references learned before a restart instead of learning every
+        spot again; returns (spots restored, spots named that this shop does not have)."""
+        unknown: list[str] = []
+        for sid, ref in refs.items():
+            spot = self.spots.get(sid)
+            if spot is None:
+                unknown.append(sid)
+                continue
+            spot.reference = ref
+            spot.learner = SpotLearner(sid, ref)
+            spot.learning.clear()
+            spot.schedule_ms = round(ref.t_fixed_s * 1000, 1)  # what the robot already holds
+        return len(refs) - len(unknown), unknown
+
     # -- shop level, QA ---------------------------------------------------------------
 
     def shop_rows(self, now_ns: int) -> Batch:
@@ -379,6 +402,7 @@ class WeldingProcessor:
                 update = None
             if update is not None:
                 spot.reference = spot.learner.reference
+                self.reference_version += 1
         ok = nugget_mm >= spot.family.stackup.d_min_mm and not expelled
         return {"weld_id": wid, "spot": spot.spot_id, "nugget_ok": ok,
                 "d_min_mm": round(spot.family.stackup.d_min_mm, 3),
