@@ -28,9 +28,10 @@ def node_codes(n_trucks: int = 2) -> dict[int, str]:
 
 def plant(site: str, unique: str, *, trucks_in_plant: int = 3, fleet: int = 2,
           app: dict[str, Any] | None = None, port: int = 1883,
-          codes: dict[int, str] | None = None) -> PlantSpec:
+          codes: dict[int, str] | None = None, shovels: bool = False) -> PlantSpec:
     """Trucks truck-01.. in ``<site>/pit``; the haulage fleet is the first ``fleet``;
-    ``codes``: the states of ``dispatch_to`` (default: every place)."""
+    ``codes``: the states of ``dispatch_to`` (default: every place); ``shovels``: a shovel
+    per loader (``shovel-1460`` digs at ``bench-1460`` ...) with an ``available`` signal."""
     codes = codes or node_codes(fleet)
     section = {"site": site, "area": "pit", "kpi_period_s": 0.5, "quiet_s": 2.0,
                **demo_mine(fleet).model_dump(mode="json", exclude_none=True), **(app or {})}
@@ -45,7 +46,9 @@ def plant(site: str, unique: str, *, trucks_in_plant: int = 3, fleet: int = 2,
             {"name": "dispatch_to", "type": "state", "writable": True, "range": [0, len(codes) - 1],
              "states": codes}]}},
         "sites": [{"id": site, "areas": [{"id": "pit", "equipment": [
-            {"ids": f"truck-{{01..{trucks_in_plant:02d}}}", "type": "haul_truck"}]}]}],
+            {"ids": f"truck-{{01..{trucks_in_plant:02d}}}", "type": "haul_truck"},
+            *([{"id": f"shovel-{b}", "signals": [{"name": "available", "type": "bool"}]}
+               for b in (1460, 1430, 1400)] if shovels else [])]}]}],
         "historian": {"backend": "duckdb", "path": "h.duckdb", "flush_interval": "50ms"},
         "connectors": [{"id": "site-mqtt", "type": "mqtt", "url": f"mqtt://127.0.0.1:{port}",
                         "client_id": f"hauling-{unique}", "session_expiry_s": 0,

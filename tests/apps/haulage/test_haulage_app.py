@@ -90,6 +90,12 @@ def test_plugin_protocols_and_bad_settings() -> None:
     bad = dict(p.apps["haulage"], trucks=[{"id": "t9", "model": "nope"}])
     with pytest.raises(IronfieldError, match="truck 't9' names unknown truck model 'nope'"):
         app.signals(bad, p)
+    bad = dict(p.apps["haulage"], loader_status={"crusher": "s/pit/truck-01/state"})
+    with pytest.raises(IronfieldError, match=r"loader_status: 'crusher' is not a loader \(loaders: bench-1460"):
+        app.signals(bad, p)
+    bad = dict(p.apps["haulage"], loader_status={"bench-1460": "s/pit/shovel-1460/ready"})
+    with pytest.raises(IronfieldError, match="signals not in the plant: bench-1460: 's/pit/shovel-1460/ready'"):
+        app.signals(bad, p)
 
 
 async def test_a_truck_cycle_over_mqtt_becomes_cycle_kpis_and_dispatch(
@@ -278,10 +284,78 @@ def test_state_codes_match_the_rig() -> None:
     from ironfield.core.plant import load_plant
     from ironfield.demo import plant_path
 
-    try:
-        demo = load_plant(plant_path("demo"))
-    except IronfieldError:
-        pytest.skip("demo.yaml is being edited")
+    demo = load_plant(plant_path("demo"))
     d = {x.path: x for x in demo.signal_defs()}
     assert [d["luobei/pit/truck-01/state"].states[i] for i in range(len(STATES))] == STATES
     assert dict(d["luobei/pit/truck-10/dispatch_to"].states) == node_codes()
+
+
+async def test_a_loader_going_down_is_planned_around_and_its_trucks_sent_elsewhere(
+        tmp_path: Path, mosquitto: tuple[str, int], unique: str) -> None:
+    host, port = mosquitto
+    site = f"h{unique}"
+    status = {f"bench-{b}": f"{site}/pit/shovel-{b}/available" for b in (1460, 1430, 1400)}
+    p = Platform(plant=plant(site, unique, shovels=True, app={"loader_status": status}),
+                 data_dir=tmp_path, app_factories={"haulage": HaulageApp})
+    p.open()
+    codes = node_codes()
+    listener = SetListener(host, port, site)
+    await started(p)
+    pub = Publisher(host, port, site)
+    app = p.apps["haulage"]
+    assert isinstance(app, HaulageApp)
+
+    def shovel(loader: str, v: float) -> None:
+        b = loader.split("-")[1]
+        pub.c.publish(f"{site}/pit/shovel-{b}/available", json.dumps({"v": v, "ts": now_ns() // 10**6}), qos=1)
+
+    def down_events() -> list[Event]:
+        return sorted(events(p, "haulage.loader_down"), key=lambda e: e.ts)
+
+    try:
+        await until(lambda: listener.subscribed and app.runner is not None and app.runner.dispatch.plan is not None,
+                    "the app and its first plan")
+        assert app.runner is not None
+        full = app.runner.dispatch.plan
+        assert full is not None and full.loader_tph("bench-1460") > 0
+        shovel("bench-1460", 0.0)
+        await until(lambda: len(down_events()) == 1, "bench-1460 reported down")
+        ev = down_events()[0]
+        assert ev.payload["loader"] == "bench-1460" and ev.payload["loaders_down"] == ["bench-1460"]
+        assert ev.payload["redirected"] == []  # no truck was bound there
+        plan = app.runner.dispatch.plan
+        assert plan is not None and plan.loader_tph("bench-1460") == 0.0
+        assert ev.payload["plan_tph"] == pytest.approx(plan.total_tph, abs=0.1)
+
+        # truck-01 tips at the crusher: it is sent to a loader that is up (or to charge)
+        cyc = full_cycle(now_ns() - 20 * 60 * 10**9)
+        for pt in cyc.points:
+            if pt.ts <= cyc.phase_start["return"] + 15 * 10**9:
+                pub.point("truck-01", pt)
+        await until(lambda: len(listener.got) >= 2, "two decisions written back")
+        first = codes[int(listener.got[1][1]["v"])]
+        assert first in ("bench-1430", "bench-1400")  # its battery holds another cycle
+        # the loader truck-01 was sent to goes down: truck-01 is sent elsewhere at once
+        shovel(first, 0.0)
+        await until(lambda: len(down_events()) == 2 and len(listener.got) >= 3, "the redirect")
+        ev = down_events()[1]
+        assert ev.payload["loader"] == first and ev.payload["redirected"] == ["truck-01"]
+        assert sorted(ev.payload["loaders_down"]) == sorted(["bench-1460", first])
+        again = codes[int(listener.got[2][1]["v"])]
+        assert again not in ("bench-1460", first)
+        await until(lambda: any(e.payload["to"] == again for e in events(p, "haulage.dispatch")),
+                    "the redirect's dispatch event")
+        (redirect,) = [e for e in events(p, "haulage.dispatch") if e.payload["to"] == again]
+        assert redirect.payload["truck"] == "truck-01" and redirect.payload["status"] == "confirmed"
+        # a status of bad quality says nothing; a good 1 brings the loader back
+        pub.c.publish(f"{site}/pit/shovel-1460/available", json.dumps({"v": 1, "q": 0, "ts": now_ns() // 10**6}), qos=1)
+        shovel(first, 1.0)
+        await until(lambda: bool(events(p, "haulage.loader_up")), "the loader back up")
+        (up,) = events(p, "haulage.loader_up")
+        assert up.payload["loader"] == first and up.payload["loaders_down"] == ["bench-1460"]
+        assert app.runner.dispatch.loaders_down == {"bench-1460"}
+        assert p.tasks["app/haulage"].restarts == 0
+    finally:
+        pub.close()
+        listener.close()
+        await stop_platform(p)

@@ -139,3 +139,16 @@ def test_charging_power_from_the_soc_rise_over_a_minute() -> None:
     kpis = f.tick(T0 + 10**12, a.latest, 850.0)
     assert kpis["trucks_charge"] == 1.0
     assert kpis["charging_kw"] == pytest.approx(2.5 / (60 / 3600))  # 2.5 kWh in 60 s: 150 kW
+
+
+def test_the_plan_leaves_out_loaders_that_are_down() -> None:
+    model = MineModel(demo_mine(10))
+    full = model.plan(8.5)
+    assert all(full.loader_tph(ld) > 0 for ld in ("bench-1460", "bench-1430", "bench-1400"))
+    one_down = model.plan(8.5, {"bench-1460"})
+    assert one_down.loader_tph("bench-1460") == 0.0
+    # the others take what they can: more from each, less in all
+    assert one_down.loader_tph("bench-1430") >= full.loader_tph("bench-1430")
+    assert 0 < one_down.total_tph < full.total_tph
+    none = model.plan(8.5, {"bench-1460", "bench-1430", "bench-1400"})
+    assert none.total_tph == 0.0 and not none.feasible and none.conflicts == ["every loader is down"]

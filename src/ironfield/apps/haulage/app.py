@@ -15,6 +15,7 @@ from typing import Any
 from ironfield.apps.haulage import events as _events  # noqa: F401  (registers payload models)
 from ironfield.apps.haulage.runner import Runner
 from ironfield.apps.haulage.settings import derived_signals, split
+from ironfield.core.errors import IronfieldError
 from ironfield.core.plant import PlantSpec
 from ironfield.core.plugins import AppContext, SimulationContext
 from ironfield.core.signals import SignalDef
@@ -29,6 +30,12 @@ class HaulageApp:
 
     def signals(self, config: Mapping[str, Any], plant: PlantSpec) -> list[SignalDef]:
         settings, _ = split(config)
+        if settings.loader_status:
+            paths = {d.path for d in plant.signal_defs_unchecked()}
+            missing = [f"{ld}: {sig!r}" for ld, sig in settings.loader_status.items() if sig not in paths]
+            if missing:
+                raise IronfieldError(f"apps.haulage.loader_status names signals not in the plant: "
+                                     f"{'; '.join(missing)}")
         return derived_signals(settings)
 
     async def run(self, ctx: AppContext) -> None:

@@ -4,7 +4,8 @@ Snapshots for :class:`~ironfield.apps.haulage.assign.Dispatcher` are built from 
 tracking knows (who is under or queued at each loader, who charges where) and from the
 decisions already sent (inbound trucks and their ETAs). Times are minutes since the
 dispatcher started, on the data clock. The LP is solved at start and again whenever the
-number of trucks available changes. Charging windows from ``energy.charging_plan`` events
+number of trucks available or the set of loaders down changes; a loader that goes down
+gets no truck, and the trucks heading or queued there are sent elsewhere. Charging windows from ``energy.charging_plan`` events
 are honoured: an empty truck whose window is open (or opens before it could finish
 another cycle) is sent to that charger.
 """
@@ -53,21 +54,46 @@ class LiveDispatch:
         self.sent: dict[str, Decision] = {}  # truck -> last decision not yet reached
         self.windows: list[Window] = []
         self.plan_id: str | None = None
+        self.loaders_down: set[str] = set()
+        self._planned_for: tuple[int, frozenset[str]] | None = None
 
     def minutes(self, ts: int) -> float:
         return (ts - self.t0) / NS_PER_MIN
 
     # --- upper stage -------------------------------------------------------------------
     def replan_if_needed(self, now: int) -> bool:
+        """Re-solve the LP when the trucks available or the loaders down have changed."""
         avail = len(self.fleet.tracker.trackers) - len(self.fleet.down)
-        if avail == self.available and self.plan is not None:
+        key = (avail, frozenset(self.loaders_down))
+        if key == self._planned_for and self.plan is not None:
             return False
+        self._planned_for = key
         self.available = avail
         n = len(self.fleet.tracker.trackers)
         # the plan's availability covers breakdowns to come; trucks seen down are known
-        self.plan = self.model.plan(min(n * self.model.cfg.plan.truck_availability, avail))
+        self.plan = self.model.plan(min(n * self.model.cfg.plan.truck_availability, avail),
+                                    self.loaders_down)
         self.dispatcher.set_plan(self.plan, self.minutes(now))
         return True
+
+    def set_loader(self, loader: str, up: bool) -> bool:
+        """A loader's status; returns whether it changed."""
+        if up == (loader not in self.loaders_down):
+            return False
+        if up:
+            self.loaders_down.discard(loader)
+        else:
+            self.loaders_down.add(loader)
+        return True
+
+    def bound_for(self, loader: str) -> list[str]:
+        """Trucks sent to ``loader`` and not there yet, or waiting in its queue: the ones to
+        send elsewhere when it goes down (a truck already under it stays)."""
+        out = [t for t, d in self.sent.items() if d.kind == "load" and d.dest == loader]
+        for t, tr in self.fleet.tracker.trackers.items():
+            if tr.zone == loader and tr.phase == Phase.QUEUE_LOAD and t not in out:
+                out.append(t)
+        return sorted(out)
 
     @property
     def plan_tph(self) -> float:
@@ -127,7 +153,8 @@ class LiveDispatch:
                 elif tr.phase == Phase.QUEUE_LOAD:
                     queue.append(payload)
             out.append(SiteState(ld, [LoaderState(ld, rate, busy, queue,
-                                                  self.model.cfg.plan.spot_time_s / 60.0)]))
+                                                  self.model.cfg.plan.spot_time_s / 60.0,
+                                                  available=ld not in self.loaders_down)]))
         return out
 
     def _inbound(self, me: str, loaders: bool) -> list[Inbound]:
@@ -162,13 +189,18 @@ class LiveDispatch:
         return TruckView(truck, m.payload_t, soc, m.soc_reserve * m.battery_kwh, m.battery_kwh)
 
     # --- decisions ---------------------------------------------------------------------
-    def decide(self, truck: str, what: str, now: int, latest: Mapping[str, Latest]) -> Decision:
+    def decide(self, truck: str, what: str, now: int, latest: Mapping[str, Latest],
+               en_route: bool = False) -> Decision:
         """Next destination of ``truck``: ``what`` is "loader" (it is dumping) or "dump"
-        (it is loading). Raises :class:`IronfieldError` when nothing can take it."""
+        (it is loading). ``en_route``: it may be between places (a redirect). Raises
+        :class:`IronfieldError` when nothing can take it."""
         tr = self.fleet.tracker.trackers.get(truck)
         if tr is None:
             raise IronfieldError(f"truck {truck!r} is not in the fleet")
         origin = tr.zone
+        if origin is None and en_route and tr.last is not None:
+            # redirected on the road: plan from the nearest place on the network
+            origin, _ = self.model.net.nearest_node(tr.last.x_m, tr.last.y_m)
         if origin is None:
             raise IronfieldError(f"truck {truck!r} is at no known place (last fix outside every zone)")
         self.replan_if_needed(now)

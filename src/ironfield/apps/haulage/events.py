@@ -40,3 +40,20 @@ class DispatchPayload(BaseModel):
 
 
 register_event_type("haulage.dispatch", DispatchPayload)
+
+
+class LoaderStatusPayload(BaseModel):
+    """``haulage.loader_down`` / ``haulage.loader_up``: a loader's status signal changed.
+    ``plan_tph`` is the re-solved plan's total [t/h]; ``redirected`` the trucks that were
+    heading or queued there and were sent elsewhere (down only)."""
+
+    model_config = ConfigDict(extra="forbid")
+    loader: str
+    signal: str
+    plan_tph: float
+    loaders_down: list[str]
+    redirected: list[str] = []
+
+
+register_event_type("haulage.loader_down", LoaderStatusPayload)
+register_event_type("haulage.loader_up", LoaderStatusPayload)

@@ -9,6 +9,7 @@ crusher rate), so the simulated and the live dispatcher judge alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from ironfield.apps.haulage.config import HaulageConfig, TruckModelConfig
 from ironfield.apps.haulage.energy import legs_energy
@@ -40,12 +41,16 @@ class MineModel:
         ms = [self.cfg.truck_model(t.id).payload_t for t in self.cfg.trucks]
         return sum(ms) / max(1, len(ms))
 
-    def plan(self, trucks_available: float) -> FlowPlan:
-        """Upper-stage LP for ``trucks_available`` trucks [-]."""
+    def plan(self, trucks_available: float, loaders_down: Collection[str] = ()) -> FlowPlan:
+        """Upper-stage LP for ``trucks_available`` trucks [-] with the loaders that are
+        not in ``loaders_down`` (the plan's availability factor covers breakdowns to
+        come; a loader known to be down digs nothing)."""
         n = self.net.nodes
         payload = self.mean_payload()
         loaders = [LoaderSpec(i, (n[i].rate_tph or 0.0) * self.cfg.plan.loader_availability,
-                              n[i].grade_pct) for i in self.net.loaders]
+                              n[i].grade_pct) for i in self.net.loaders if i not in loaders_down]
+        if not loaders:
+            return FlowPlan({}, feasible=False, conflicts=["every loader is down"])
         dumps = [DumpSpec(i, n[i].rate_tph or 0.0, n[i].min_feed_tph or 0.0,
                           n[i].blend_min_pct, n[i].blend_max_pct) for i in self.net.destinations]
         paths = []

@@ -50,6 +50,9 @@ class Runner:
         self.kpis: dict[str, float] = {}
         self.lagged = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        # loader status signals: sid -> loader (paths checked against the plant at open)
+        self.loader_sids = {ctx.registry.id(sig): ld for ld, sig in s.loader_status.items()}
+        self._status_ids = np.fromiter(self.loader_sids, np.int32, len(self.loader_sids))
         missing = [t.id for t in self.cfg.trucks if t.id not in self.ingest.trucks()]
         if missing:
             log.warning("haulage: trucks with no telemetry signals under %s/%s: %s",
@@ -60,7 +63,7 @@ class Runner:
         self._restore_counters()
         self.dispatch.replan_if_needed(now_ns())
         period = self.settings.kpi_period_s
-        with self.ctx.bus.subscribe(maxsize=4096, policy="lag", signals=self.ingest.signal_ids,
+        with self.ctx.bus.subscribe(maxsize=4096, policy="lag", signals=self._signal_ids(),
                                     events=True,
                                     event_filter=lambda e: e.type == PLAN_EVENT) as sub:
             next_tick = time.monotonic()
@@ -68,7 +71,7 @@ class Runner:
                 wait = next_tick - time.monotonic()
                 if wait <= 0:
                     if self.ingest.refresh():
-                        sub.set_signals(self.ingest.signal_ids)
+                        sub.set_signals(self._signal_ids())
                     self._samples(self.ingest.ready())
                     self._handle(*self.fleet.flush_quiet(time.monotonic()))
                     await self._tick()
@@ -80,6 +83,8 @@ class Runner:
                 except TimeoutError:
                     continue
                 if isinstance(item, Batch):
+                    if len(self._status_ids):
+                        self._loader_status(item)
                     self.ingest.add(item)
                     self._samples(self.ingest.ready())
                 elif isinstance(item, Event):
@@ -87,6 +92,42 @@ class Runner:
                 else:
                     self.lagged += item.dropped
                     log.warning("haulage fell behind the bus: %d items dropped", item.dropped)
+
+    def _signal_ids(self) -> set[int]:
+        return set(self.ingest.signal_ids) | set(self.loader_sids)
+
+    def _loader_status(self, batch: Batch) -> None:
+        """Loaders going down or back up, from their status signals (in time order; a
+        value of bad quality or not a number says nothing about the loader)."""
+        rows = np.flatnonzero(np.isin(batch.signal, self._status_ids))
+        if not len(rows):
+            return
+        for i in rows[np.argsort(batch.ts[rows], kind="stable")]:
+            v, q = float(batch.value[i]), int(batch.quality[i])
+            if not math.isfinite(v) or (q & 0xC0) == 0:
+                continue
+            loader = self.loader_sids[int(batch.signal[i])]
+            if self.dispatch.set_loader(loader, v >= 0.5):
+                self._loader_changed(loader, v >= 0.5, int(batch.ts[i]))
+
+    def _loader_changed(self, loader: str, up: bool, ts: int) -> None:
+        now = self.fleet.clock(now_ns())
+        self.dispatch.replan_if_needed(now)
+        redirected: list[str] = []
+        if not up and self.settings.dispatch:
+            for truck in self.dispatch.bound_for(loader):
+                self.dispatch.sent.pop(truck, None)
+                self._decide(truck, "loader", en_route=True)
+                redirected.append(truck)
+        plan = self.dispatch.plan
+        self.ctx.emit(Event.make(
+            "haulage.loader_up" if up else "haulage.loader_down",
+            f"{self.settings.site}/haulage/{loader}",
+            {"loader": loader, "signal": self.settings.loader_status[loader],
+             "plan_tph": round(plan.total_tph, 1) if plan is not None else 0.0,
+             "loaders_down": sorted(self.dispatch.loaders_down), "redirected": redirected}, ts=ts))
+        log.info("haulage: loader %s %s; plan %.0f t/h; redirected %s", loader,
+                 "back up" if up else "down", plan.total_tph if plan else 0.0, redirected or "none")
 
     def _restore_counters(self) -> None:
         h = self.ctx.history
@@ -123,13 +164,13 @@ class Runner:
             elif self.settings.dispatch:
                 self._decide(truck, what)
 
-    def _decide(self, truck: str, what: str) -> None:
+    def _decide(self, truck: str, what: str, en_route: bool = False) -> None:
         now = self.fleet.clock(now_ns())
         tr = self.fleet.tracker.trackers.get(truck)
         ts = tr.last.ts if tr is not None and tr.last is not None else now
         asset = f"{self.settings.site}/{self.settings.area}/{truck}"
         try:
-            dec = self.dispatch.decide(truck, what, now, self.ingest.latest)
+            dec = self.dispatch.decide(truck, what, now, self.ingest.latest, en_route=en_route)
         except IronfieldError as e:
             self._failed(asset, truck, what, str(e), ts)
             return
@@ -203,6 +244,7 @@ class Runner:
                          (self.dispatch.plan.flows_tph.items() if self.dispatch.plan else [])
                          if v > 0.05},
                 "plan_conflicts": list(self.dispatch.plan.conflicts) if self.dispatch.plan else [],
+                "loaders_down": sorted(self.dispatch.loaders_down),
                 "breakdown_min": {k: round(v, 2) for k, v in self.fleet.breakdown().items()},
                 "cycles": list(self.fleet.recent_cycles)[:10],
                 "faults_suppressed": self.fleet.suppressed,

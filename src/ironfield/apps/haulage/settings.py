@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ironfield.apps.haulage.config import HaulageConfig
+from ironfield.apps.haulage.config import HaulageConfig, NodeKind
 from ironfield.core.errors import IronfieldError
 from ironfield.core.signals import SignalDef
 
@@ -55,6 +55,10 @@ class AppSettings(_Strict):
     window_min: float = Field(default=60.0, gt=0)
     dispatch: bool = True
     quiet_s: float = Field(default=10.0, gt=0)
+    #: loader id -> a plant signal that is 1 while the loader can load and 0 while it is
+    #: down (a shovel's "ready" bit, a fleet system's status); a loader without one, or
+    #: before its first good value, counts as available
+    loader_status: dict[str, str] = Field(default_factory=dict)
     sim: SimConfig = SimConfig()
 
 
@@ -73,6 +77,11 @@ def split(section: Mapping[str, Any]) -> tuple[AppSettings, HaulageConfig]:
         cfg = HaulageConfig.model_validate(rest)
     except ValidationError as e:
         raise IronfieldError(f"apps.haulage: {_errors(e)}") from None
+    loaders = [n.id for n in cfg.nodes if n.kind == NodeKind.LOADER]
+    wrong = [k for k in settings.loader_status if k not in loaders]
+    if wrong:
+        raise IronfieldError(f"apps.haulage.loader_status: {', '.join(map(repr, wrong))} "
+                             f"is not a loader (loaders: {', '.join(loaders)})")
     return settings, cfg
 
 

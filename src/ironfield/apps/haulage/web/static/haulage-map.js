@@ -128,8 +128,19 @@ async function poll() {
       place(t, [r * Math.cos(a), r * Math.sin(a)]);
     }
     side(st);
+    const down = new Set(st.loaders_down || []);
+    for (const g of svg.querySelectorAll(".node-loader")) {
+      const isDown = down.has(g.dataset.node);
+      g.classList.toggle("down", isDown);
+      const sub = g.querySelector(".node-sub");
+      if (sub) {
+        sub.dataset.base ??= sub.textContent;
+        sub.textContent = isDown ? `${sub.dataset.base} · DOWN` : sub.dataset.base;
+      }
+    }
     const k = st.kpis;
-    status.textContent = `${fmtTime(st.ts)} UTC · ${fmt(k.tph, 0)} t/h (plan ${fmt(k.plan_tph, 0)}) · ${st.trucks.length} trucks`;
+    const downText = down.size ? ` · loaders down: ${[...down].join(", ")}` : "";
+    status.textContent = `${fmtTime(st.ts)} UTC · ${fmt(k.tph, 0)} t/h (plan ${fmt(k.plan_tph, 0)}) · ${st.trucks.length} trucks${downText}`;
     status.className = "muted";
   } catch (e) { status.textContent = e.message; status.className = "error"; }
 }
