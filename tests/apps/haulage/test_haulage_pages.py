@@ -1,5 +1,6 @@
 """The mine map and production pages in a real browser (Chromium) on a served Platform
-whose haulage app got a truck cycle over the real Mosquitto."""
+whose haulage app got a truck cycle over the real Mosquitto, and then lost a loader.
+Screenshot: docs/screenshots/haulage-loader-down.png."""
 
 from __future__ import annotations
 
@@ -18,13 +19,16 @@ from ironfield.runtime.platform import Platform
 from server.server_rig import LiveServer, browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.service]
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 
 @pytest.fixture
 def served(tmp_path: Path, mosquitto: tuple[str, int], unique: str) -> Iterator[LiveServer]:
     host, port = mosquitto
     site = f"h{unique}"
-    p = Platform(plant=plant(site, unique), data_dir=tmp_path, app_factories={"haulage": HaulageApp})
+    p = Platform(plant=plant(site, unique, shovels=True,
+                             app={"loader_status": {"bench-1400": f"{site}/pit/shovel-1400/available"}}),
+                 data_dir=tmp_path, app_factories={"haulage": HaulageApp})
     p.open()
     s = LiveServer(tmp_path, platform=p).start()
     try:
@@ -42,6 +46,10 @@ def served(tmp_path: Path, mosquitto: tuple[str, int], unique: str) -> Iterator[
             assert time.monotonic() < deadline, "no cycle from the published telemetry"
             time.sleep(0.1)
         s.call(asyncio.sleep(1.2))  # a KPI tick after the cycle
+        pub.c.publish(f"{site}/pit/shovel-1400/available", '{"v": 0}', qos=1).wait_for_publish(5)
+        while app.runner.dispatch.loaders_down != {"bench-1400"}:
+            assert time.monotonic() < deadline, "bench-1400 not seen down"
+            time.sleep(0.1)
         pub.close()
         yield s
     finally:
@@ -74,6 +82,14 @@ def test_mine_map_and_production_pages(served: LiveServer, browser: Any) -> None
     page.wait_for_selector("#hm-decisions li b")
     assert page.locator("#hm-decisions li").count() == 2  # dump choice, then loader choice
     assert "truck-01 →" in page.locator("#hm-decisions li").first.inner_text()
+    # bench-1400's shovel reported down: drawn grey and marked, named in the status line
+    down = page.locator("#hm-nodes [data-node='bench-1400']")
+    page.wait_for_selector("#hm-nodes [data-node='bench-1400'].down")
+    assert (down.locator(".node-sub").text_content() or "").endswith("· DOWN")
+    assert page.locator("#hm-nodes .node-loader.down").count() == 1
+    assert "loaders down: bench-1400" in page.locator("#hm-status").inner_text()
+    assert "DOWN" not in (page.locator("#hm-nodes [data-node='bench-1430'] .node-sub").text_content() or "")
+    page.screenshot(path=str(SHOTS / "haulage-loader-down.png"))
 
     page.click("header nav a:has-text('Production')")
     page.wait_for_url("**/apps/haulage/production")
