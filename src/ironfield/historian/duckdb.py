@@ -325,22 +325,10 @@ class DuckDBHistorian(Historian):
         asset_prefix: str | None = None,
         limit: int = 1000,
     ) -> list[Event]:
-        where = ["ts >= ?", "ts < ?"]
-        params: list[Any] = [start, end]
-        if types is not None:
-            where.append("list_contains(?, type)")
-            params.append(list(types))
-        if asset_prefix is not None:
-            p = asset_prefix.rstrip("/")
-            where.append("(asset = ? OR starts_with(asset, ?))")
-            params += [p, p + "/"]
-        q = (
-            "SELECT id, type, asset, ts, payload FROM events WHERE "
-            + " AND ".join(where)
-            + " ORDER BY ts, id LIMIT ?"
-        )
+        q, params = sql.events_query("events", "payload", start, end, types, asset_prefix, limit,
+                                     type_in="list_contains(?, type)")
         with self._cursor() as cur:
-            rows = cur.execute(q, [*params, limit]).fetchall()
+            rows = cur.execute(q, params).fetchall()
         return [sql.row_to_event(r) for r in rows]
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:

@@ -267,22 +267,10 @@ class PostgresHistorian(Historian):
         asset_prefix: str | None = None,
         limit: int = 1000,
     ) -> list[Event]:
-        where = ["ts >= %s", "ts < %s"]
-        params: list[Any] = [start, end]
-        if types is not None:
-            where.append("type = ANY(%s)")
-            params.append(list(types))
-        if asset_prefix is not None:
-            p = asset_prefix.rstrip("/")
-            where.append("(asset = %s OR starts_with(asset, %s))")
-            params += [p, p + "/"]
-        q = (
-            f"SELECT id, type, asset, ts, payload::text FROM {self.schema}.events WHERE "
-            + " AND ".join(where)
-            + " ORDER BY ts, id LIMIT %s"
-        )
+        q, params = sql.events_query(f"{self.schema}.events", "payload::text", start, end, types,
+                                     asset_prefix, limit, type_in="type = ANY(?)")
         with self._conn() as c:
-            rows = c.execute(q, [*params, limit]).fetchall()
+            rows = c.execute(sql.pg(q), params).fetchall()
         return [sql.row_to_event(r) for r in rows]
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:

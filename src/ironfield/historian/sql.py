@@ -8,6 +8,7 @@ timestamps too. NaN values are skipped everywhere, as in :mod:`ironfield.histori
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,24 @@ def in_list(col: str, ids: npt.NDArray[np.int32]) -> str:
 def pg(q: str) -> str:
     """DuckDB-style ``?`` markers and bare ``%`` to psycopg's ``%s`` and ``%%``."""
     return q.replace("%", "%%").replace("?", "%s")
+
+
+def events_query(table: str, payload: str, start: int, end: int, types: Sequence[str] | None,
+                 asset_prefix: str | None, limit: int, *, type_in: str) -> tuple[str, list[Any]]:
+    """The events query of both backends (``?`` markers; :func:`pg` converts them):
+    ``[start, end)`` by ts, optional types (``type_in``: the dialect's "type is one of ?"),
+    an asset and everything below it in the tree; ordered by (ts, id)."""
+    where = ["ts >= ?", "ts < ?"]
+    params: list[Any] = [start, end]
+    if types is not None:
+        where.append(type_in)
+        params.append(list(types))
+    if asset_prefix is not None:
+        p = asset_prefix.rstrip("/")
+        where.append("(asset = ? OR starts_with(asset, ?))")
+        params += [p, p + "/"]
+    q = f"SELECT id, type, asset, ts, {payload} FROM {table} WHERE {' AND '.join(where)} ORDER BY ts, id LIMIT ?"
+    return q, [*params, limit]
 
 
 def rollup_for(interval_ns: int, start: int, end: int) -> str | None:
