@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import laspy
 import numpy as np
@@ -120,6 +121,36 @@ def _open(path: Path) -> laspy.LasReader:
         raise CloudReadError(f"{path}: not a readable LAS/LAZ file ({exc})") from exc
 
 
+def _point_chunks(reader: Any, path: Path, chunk_points: int, expected: int,
+                  crs: CrsInfo) -> Iterator[tuple[Any, Chunk]]:
+    """laspy's point records of an open file in chunks, each with its :class:`Chunk` in
+    metres; a chunk laspy cannot decode is a :class:`CloudReadError` naming the file and
+    how far it got."""
+    done = 0
+    iterator = reader.chunk_iterator(chunk_points)
+    while True:
+        try:
+            pts = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise CloudReadError(
+                f"{path}: corrupt or truncated point data after point {done} of "
+                f"{expected} ({type(exc).__name__}: {exc})"
+            ) from exc
+        if len(pts) == 0:
+            return
+        yield pts, Chunk(
+            np.asarray(pts.x, dtype=np.float64) * crs.h_factor,
+            np.asarray(pts.y, dtype=np.float64) * crs.h_factor,
+            np.asarray(pts.z, dtype=np.float64) * crs.v_factor,
+            np.asarray(pts.classification, dtype=np.uint8),
+            str(path),
+            done,
+        )
+        done += len(pts)
+
+
 def _read_file(
     path: Path,
     expected: int,
@@ -130,31 +161,10 @@ def _read_file(
     done = 0
     reader = _open(path)
     try:
-        iterator = reader.chunk_iterator(chunk_points)
-        while True:
-            try:
-                pts = next(iterator)
-            except StopIteration:
-                break
-            except Exception as exc:
-                raise CloudReadError(
-                    f"{path}: corrupt or truncated point data after point {done} of "
-                    f"{expected} ({type(exc).__name__}: {exc})"
-                ) from exc
-            n = len(pts)
-            if n == 0:
-                break
-            ch = Chunk(
-                np.asarray(pts.x, dtype=np.float64) * crs.h_factor,
-                np.asarray(pts.y, dtype=np.float64) * crs.h_factor,
-                np.asarray(pts.z, dtype=np.float64) * crs.v_factor,
-                np.asarray(pts.classification, dtype=np.uint8),
-                str(path),
-                done,
-            )
-            done += n
+        for pts, ch in _point_chunks(reader, path, chunk_points, expected, crs):
+            done += len(pts)
             if progress is not None:
-                progress(n)
+                progress(len(pts))
             yield ch
     finally:
         reader.close()
@@ -240,26 +250,7 @@ def _copy_classified(
         header = reader.header
         backend = laspy.LazBackend.LazrsParallel if str(out).lower().endswith(".laz") else None
         with laspy.open(str(out), mode="w", header=header, laz_backend=backend) as writer:
-            iterator = reader.chunk_iterator(survey.chunk_points)
-            while True:
-                try:
-                    pts = next(iterator)
-                except StopIteration:
-                    break
-                except Exception as exc:
-                    raise CloudReadError(
-                        f"{src}: corrupt or truncated point data after point {done} ({exc})"
-                    ) from exc
-                if len(pts) == 0:
-                    break
-                ch = Chunk(
-                    np.asarray(pts.x, dtype=np.float64) * survey.crs.h_factor,
-                    np.asarray(pts.y, dtype=np.float64) * survey.crs.h_factor,
-                    np.asarray(pts.z, dtype=np.float64) * survey.crs.v_factor,
-                    np.asarray(pts.classification, dtype=np.uint8),
-                    str(src),
-                    done,
-                )
+            for pts, ch in _point_chunks(reader, src, survey.chunk_points, survey.point_count, survey.crs):
                 pts.classification = classify(ch)
                 writer.write_points(pts)
                 done += len(pts)
