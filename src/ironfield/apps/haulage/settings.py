@@ -41,6 +41,8 @@ class SimConfig(_Strict):
     seed: int = 7
     mtbf_h: float = Field(default=40.0, gt=0)
     mttr_h: float = Field(default=1.5, gt=0)
+    loader_mtbf_h: float = Field(default=0.0, ge=0)  # loaders: 0 never fail
+    loader_mttr_h: float = Field(default=1.0, gt=0)
 
 
 class AppSettings(_Strict):

@@ -1,7 +1,8 @@
 """Discrete-event simulation of the mine's electric haul fleet (SimPy).
 
 Loaders, dumps and the crusher, chargers and trucks, on the declared road network; trucks
-break down and are repaired, loading and travel times are random, batteries drain and
+(and, when asked, loaders) break down and are repaired, loading and travel times are
+random, batteries drain and
 regenerate leg by leg through :mod:`~ironfield.apps.haulage.energy`. Assignments come from
 the same :class:`~ironfield.apps.haulage.assign.Dispatcher` the live app uses (or from an
 ``assign`` hook, e.g. decisions coming back over write-back). Telemetry leaves through
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import simpy
@@ -39,12 +40,16 @@ from ironfield.apps.haulage.tracking import Phase, Sample
 from ironfield.core.timeutil import NS_PER_MIN
 
 AssignHook = Callable[[str, str, float], str | None]  # (truck, "load"|"dump", now) -> node
+RedirectHook = Callable[[str], str | None]  # (truck) -> a new loading site or charger, if sent one
+LoaderHook = Callable[[str, bool, float], None]  # (loader, up, now [min])
 
 
 @dataclass(frozen=True, slots=True)
 class SimSettings:
     """duration_min : simulated time [min]; cv_* : coefficients of variation [-];
     mtbf_h / mttr_h : truck mean operating time between failures / mean repair [h];
+    loader_mtbf_h / loader_mttr_h : the same for each loader (0: loaders never fail); a
+    failure waits for the truck under the loader, then holds the loader for the repair;
     telemetry_s : sample period [s] (0: no telemetry); soc0 : starting SoC [-];
     charge_to : SoC a charge stops at [-]."""
 
@@ -58,6 +63,8 @@ class SimSettings:
     soc0: float = 0.9
     charge_to: float = 0.9
     t0_ns: int = 0
+    loader_mtbf_h: float = 0.0  # loader operating time between failures [h]; 0: never
+    loader_mttr_h: float = 1.0  # mean loader repair [h]
 
 
 @dataclass(slots=True)
@@ -72,6 +79,8 @@ class SimResult:
     charged_kwh: float = 0.0
     decisions: list[Decision] = field(default_factory=list)
     breakdowns: int = 0
+    loader_breakdowns: int = 0
+    redirects: int = 0
 
 
 class _Truck:
@@ -102,14 +111,21 @@ class MineSim:
     def __init__(self, cfg: HaulageConfig, settings: SimSettings | None = None,
                  dispatcher: Dispatcher | None = None,
                  on_telemetry: Callable[[Sample], None] | None = None,
-                 assign: AssignHook | None = None) -> None:
+                 assign: AssignHook | None = None, redirect: RedirectHook | None = None,
+                 on_loader: LoaderHook | None = None) -> None:
         self.cfg, self.s = cfg, settings or SimSettings()
         self.net = cfg.network()
         self.rng = random.Random(self.s.seed)
+        # loader failures draw from their own stream: turning them on leaves the trucks'
+        # random times as they were
+        self.loader_rng = random.Random(self.s.seed + 7919)
         self.env = simpy.Environment()
         self.on_telemetry, self.assign_hook = on_telemetry, assign
+        self.redirect_hook, self.on_loader = redirect, on_loader
         n = self.net.nodes
-        self.loaders = {i: simpy.Resource(self.env, 1) for i in self.net.loaders}
+        # a failure queues ahead of the trucks (priority -1) without preempting the load
+        self.loaders = {i: simpy.PriorityResource(self.env, 1) for i in self.net.loaders}
+        self.loader_down: set[str] = set()
         self.busy_until = {i: 0.0 for i in self.net.loaders}
         self.queued: dict[str, list[float]] = {i: [] for i in self.net.loaders}
         self.dumps = {i: simpy.Resource(self.env, n[i].spots) for i in self.net.destinations}
@@ -151,7 +167,8 @@ class MineSim:
         now = self.env.now
         return [SiteState(i, [LoaderState(i, (self.net.nodes[i].rate_tph or 1.0) / 60.0,
                                           max(now, self.busy_until[i]), list(self.queued[i]),
-                                          self.cfg.plan.spot_time_s / 60.0)])
+                                          self.cfg.plan.spot_time_s / 60.0,
+                                          available=i not in self.loader_down)])
                 for i in self.loaders]
 
     def _inbound(self, me: _Truck, kind: NodeKind | None) -> list[Inbound]:
@@ -254,9 +271,19 @@ class MineSim:
                 yield from self._charge(tr, dec.dest)
                 continue
             self.dispatcher.record(tr.node, dec, tr.model.payload_t)
-            yield from self._drive(tr, dec.dest, False, Phase.RETURN)
-            tr.dest = None
-            yield from self._load(tr, dec.dest)
+            site: str | None = dec.dest
+            while site is not None and site in self.loaders:
+                yield from self._drive(tr, site, False, Phase.RETURN)
+                tr.dest = None
+                site = yield from self._load(tr, site)  # a redirect while queued: go there
+                if site is not None:
+                    self.res.redirects += 1
+                    tr.dest, tr.eta = site, self.env.now + self.travel_min(tr.node, site, False)
+            if site is not None:  # redirected to a charger
+                yield from self._drive(tr, site, False, Phase.RETURN)
+                tr.dest = None
+                yield from self._charge(tr, site)
+                continue
             origin = tr.node
             dd = self._decide_dump(tr)
             self.res.decisions.append(dd)
@@ -266,13 +293,25 @@ class MineSim:
             tr.dest = None
             yield from self._dump(tr, dd.dest)
 
-    def _load(self, tr: _Truck, loader: str) -> simpy.events.ProcessGenerator:
+    def _load(self, tr: _Truck, loader: str) -> Generator[simpy.Event, object, str | None]:
+        """Queue at ``loader`` and load; returns None, or where the truck was sent instead
+        while it queued (a redirect, checked every half minute of waiting)."""
         res = self.loaders[loader]
         self.queued[loader].append(tr.model.payload_t)
         t_q = self.env.now
         tr.phase = Phase.QUEUE_LOAD
-        with res.request() as req:
-            yield req
+        with res.request(priority=0) as req:
+            while True:
+                got = yield req | self.env.timeout(0.5)
+                if req in got:  # type: ignore[operator]
+                    break
+                if loader not in self.loader_down or self.redirect_hook is None:
+                    continue  # only a loader that is down sends its queue elsewhere
+                new = self.redirect_hook(tr.id)
+                if new is not None and new != loader and (new in self.loaders or new in self.chargers):
+                    self.queued[loader].remove(tr.model.payload_t)
+                    self._book(tr, Phase.QUEUE_LOAD, self.env.now - t_q)
+                    return new
             self.queued[loader].remove(tr.model.payload_t)
             self._book(tr, Phase.QUEUE_LOAD, self.env.now - t_q)
             spot = self.cfg.plan.spot_time_s / 60.0
@@ -290,6 +329,24 @@ class MineSim:
             self._book(tr, Phase.LOAD, self.env.now - t0)
             self.res.loader_busy_min[loader] += spot + dt
             self.res.loads += 1
+        return None
+
+    def _loader_failures(self, loader: str) -> simpy.events.ProcessGenerator:
+        """Operating time to failure, then the repair; the loader serves no truck meanwhile
+        (the one under it is finished first)."""
+        mtbf, mttr = self.s.loader_mtbf_h * 60.0, self.s.loader_mttr_h * 60.0
+        while True:
+            yield self.env.timeout(self.loader_rng.expovariate(1.0 / mtbf))
+            with self.loaders[loader].request(priority=-1) as req:
+                yield req
+                self.loader_down.add(loader)
+                self.res.loader_breakdowns += 1
+                if self.on_loader is not None:
+                    self.on_loader(loader, False, self.env.now)
+                yield self.env.timeout(_lognorm(self.loader_rng, mttr, 0.5))
+                self.loader_down.discard(loader)
+                if self.on_loader is not None:
+                    self.on_loader(loader, True, self.env.now)
 
     def _dump(self, tr: _Truck, dest: str) -> simpy.events.ProcessGenerator:
         res = self.dumps[dest]
@@ -365,6 +422,9 @@ class MineSim:
             self.env.process(self._truck(tr))
             if self.on_telemetry is not None and self.s.telemetry_s > 0:
                 self.env.process(self._telemetry(tr))
+        if self.s.loader_mtbf_h > 0:
+            for ld in self.loaders:
+                self.env.process(self._loader_failures(ld))
 
     def run(self) -> SimResult:
         self.start()

@@ -58,8 +58,14 @@ class FleetSim:
         self.sim = MineSim(self.cfg, SimSettings(
             seed=s.sim.seed, duration_min=math.inf, telemetry_s=s.sim.telemetry_s,
             mtbf_h=s.sim.mtbf_h, mttr_h=s.sim.mttr_h,
+            loader_mtbf_h=s.sim.loader_mtbf_h if s.loader_status else 0.0,
+            loader_mttr_h=s.sim.loader_mttr_h,
             t0_ns=now_ns() - int(s.sim.warmup_min * NS_PER_MIN)),
-            on_telemetry=self.buf.append, assign=self._assign)
+            on_telemetry=self.buf.append, assign=self._assign, redirect=self._redirect,
+            on_loader=self._loader)
+        # loader status as the shovels would send it: on every change, and every minute
+        self.loader_up: dict[str, bool] = dict.fromkeys(s.loader_status, True)
+        self._status_sent = 0.0
         self._last: dict[str, tuple[int, float, float, str | None]] = {}  # ts, soc, motor temp, dest
         proto = MQTTProtocolVersion.MQTTv5 if ctx.mqtt_protocol == "5" else MQTTProtocolVersion.MQTTv311
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=proto,
@@ -121,6 +127,33 @@ class FleetSim:
                 truck, kind)
         return None
 
+    def _redirect(self, truck: str) -> str | None:
+        """A new assignment for a truck queued at a loader that is down (no logging: the
+        queue asks every half minute)."""
+        with self.lock:
+            node = self.assigned.get(truck)
+            if node is None or node not in self.sim.net.nodes or \
+                    self.sim.net.nodes[node].kind not in (NodeKind.LOADER, NodeKind.CHARGER):
+                return None
+            del self.assigned[truck]
+        self.followed += 1
+        return node
+
+    def _loader(self, loader: str, up: bool, now_min: float) -> None:
+        if loader in self.loader_up:
+            self.loader_up[loader] = up
+            self._status_sent = 0.0  # send with the next telemetry
+            log.info("demo mine: loader %s %s", loader, "repaired" if up else "broke down")
+
+    def _publish_loaders(self) -> None:
+        if not self.loader_up or time.monotonic() - self._status_sent < 60.0:
+            return
+        self._status_sent = time.monotonic()
+        ms = (self.sim.s.t0_ns + int(self.sim.env.now * NS_PER_MIN)) // 1_000_000
+        for ld, up in self.loader_up.items():
+            self.client.publish(self.settings.loader_status[ld],
+                                orjson.dumps({"v": 1.0 if up else 0.0, "ts": ms}), qos=1)
+
     # --- telemetry ---------------------------------------------------------------------
     def _publish(self) -> None:
         samples, self.buf[:] = list(self.buf), []
@@ -165,6 +198,7 @@ class FleetSim:
                     self.sim.env.run(until=target)
                 if self.client.is_connected():
                     self._publish()
+                    self._publish_loaders()
                 else:
                     self.buf.clear()  # a truck without a link keeps no backlog here
                 await asyncio.sleep(step)
