@@ -152,3 +152,13 @@ def test_the_plan_leaves_out_loaders_that_are_down() -> None:
     assert 0 < one_down.total_tph < full.total_tph
     none = model.plan(8.5, {"bench-1460", "bench-1430", "bench-1400"})
     assert none.total_tph == 0.0 and not none.feasible and none.conflicts == ["every loader is down"]
+
+
+def test_a_loader_that_is_down_is_not_hanging() -> None:
+    cfg = demo_mine(2)
+    f = LiveFleet(AppSettings(site="s", area="pit"), cfg, MineModel(cfg))
+    f.tick(T0, {}, 850.0)
+    k = f.tick(T0 + 10 * 60 * 10**9, {}, 850.0)  # no truck under any of the 3 loaders
+    assert k["hang_min"] == pytest.approx(30.0) and k["loaders_down"] == 0.0
+    k = f.tick(T0 + 20 * 60 * 10**9, {}, 850.0, {"bench-1460"})  # one broken: 2 hang
+    assert k["hang_min"] == pytest.approx(50.0) and k["loaders_down"] == 1.0

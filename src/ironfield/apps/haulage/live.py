@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
+from collections.abc import Collection
 from dataclasses import replace
 
 from ironfield.apps.haulage import kpi
@@ -182,8 +183,10 @@ class LiveFleet:
         tr = self.tracker.trackers.get(truck)
         return tr.phase.value if tr is not None else Phase.IDLE.value
 
-    def tick(self, now: int, latest: dict[str, Latest], plan_tph: float) -> dict[str, float]:
-        """Book the time since the last tick and return the KPI values [signal name -> value]."""
+    def tick(self, now: int, latest: dict[str, Latest], plan_tph: float,
+             loaders_down: Collection[str] = ()) -> dict[str, float]:
+        """Book the time since the last tick and return the KPI values [signal name -> value].
+        A loader that is down is not hanging (waiting for trucks): it is not counted."""
         dt = 0.0 if self.tick_ns is None else max(0.0, (now - self.tick_ns) / NS_PER_S)
         self.tick_ns = now
         phases = {t: self.phase_of(t) for t in self.tracker.trackers}
@@ -191,7 +194,8 @@ class LiveFleet:
             self.state_s[p] = self.state_s.get(p, 0.0) + dt
         busy_loaders = {tr.zone for t, tr in self.tracker.trackers.items()
                         if tr.phase in (Phase.SPOT, Phase.LOAD) and t not in self.down}
-        self.hang_s += dt * sum(1 for ld in self.model.net.loaders if ld not in busy_loaders)
+        self.hang_s += dt * sum(1 for ld in self.model.net.loaders
+                                if ld not in busy_loaders and ld not in loaders_down)
         while self.cycles and self.cycles[0][1].end_ts < now - self.window_ns:
             self.cycles.popleft()
         win = [c for _, c in self.cycles]
@@ -208,6 +212,7 @@ class LiveFleet:
             "regen_kwh_total": self.regen_kwh_total, "cycles_total": float(self.cycles_total),
             "charging_kw": self._charging_kw(latest, phases),
             "hang_min": self.hang_s / 60.0,
+            "loaders_down": float(len(loaders_down)),
         }
         ek = kpi.energy_kpis(win)
         out["kwh_per_t"] = ek["kwh_per_t"]

@@ -214,7 +214,7 @@ class Runner:
     async def _tick(self) -> None:
         now = self.fleet.clock(now_ns())
         self.dispatch.replan_if_needed(now)
-        k = self.fleet.tick(now, self.ingest.latest, self.dispatch.plan_tph)
+        k = self.fleet.tick(now, self.ingest.latest, self.dispatch.plan_tph, self.dispatch.loaders_down)
         self.kpis = k
         names = [n for n, v in k.items() if math.isfinite(v)]
         if not names:

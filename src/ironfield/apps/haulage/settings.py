@@ -109,7 +109,8 @@ KPI_SIGNALS: list[tuple[str, str, str]] = [
     ("availability", "1", "share of trucks not down (time-weighted since start)"),
     ("utilisation", "1", "productive share of available truck time since start"),
     ("queue_min_per_cycle", "min", "mean queue time per cycle over the window"),
-    ("hang_min", "min", "loader hang time (no truck under a loader) since start"),
+    ("hang_min", "min", "loader hang time (no truck under a loader that is up) since start"),
+    ("loaders_down", "1", "loaders reported down by their status signal now"),
     ("cycle_min", "min", "mean cycle time over the window"),
     ("cycles_total", "1", "completed cycles (counter)"),
 ]

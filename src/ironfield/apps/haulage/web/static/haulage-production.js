@@ -10,7 +10,7 @@ let plot = null;
 const KPIS = [
   ["tph", "Throughput", "t/h", 0], ["plan_tph", "Plan", "t/h", 0], ["tonnes_total", "Delivered", "t", 0],
   ["cycles_total", "Cycles", "", 0], ["cycle_min", "Cycle time", "min", 1], ["match_factor", "Match factor", "", 2], ["availability", "Availability", "%", 1],
-  ["utilisation", "Utilisation", "%", 1], ["queue_min_per_cycle", "Queue / cycle", "min", 1], ["hang_min", "Loader hang", "min", 0],
+  ["utilisation", "Utilisation", "%", 1], ["queue_min_per_cycle", "Queue / cycle", "min", 1], ["hang_min", "Loader hang", "min", 0], ["loaders_down", "Loaders down", "", 0],
   ["kwh_per_t", "Energy", "kWh/t", 3], ["regen_share", "Regen share", "%", 1], ["charging_kw", "Charging now", "kW", 0],
 ];
 
