@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ironfield.connectors.modbus.sunspec import create
-from ironfield.connectors.sim.modbus_inverter import LIMIT_REGISTER, SF, SimInverter
+from ironfield.connectors.sim.modbus_inverter import LIMIT_REGISTER, SF, SimInverter, scale_factors
 from ironfield.connectors.sim.sink import CollectingSink
 from ironfield.connectors.sim.timemodel import inverter_state
 from ironfield.core.plant import ConnectorSpec, PlantSpec
@@ -45,13 +45,20 @@ async def _collect(sim: SimInverter, tmp_path: Path, **kw: object
     return got, sink, reg
 
 
-@pytest.fixture
-async def sim() -> AsyncIterator[SimInverter]:
-    s = SimInverter(clock=lambda: NOON, model=103, mppt=2)
-    s.holding[LIMIT_REGISTER] = 60  # throttled to 60 % of 10 kW
+@pytest.fixture(params=[10_000.0, 500_000.0], ids=["10kW", "500kW"])
+async def sim(request: pytest.FixtureRequest) -> AsyncIterator[SimInverter]:
+    s = SimInverter(clock=lambda: NOON, model=103, mppt=2, rated_w=request.param)
+    s.holding[LIMIT_REGISTER] = 60  # throttled to 60 % of its rating
     await s.start()
     yield s
     await s.stop()
+
+
+def test_scale_factors_follow_the_rating() -> None:
+    assert scale_factors(10_000.0) == SF  # a 10 kW unit: W in 1 W, A in 0.01 A
+    big = scale_factors(500_000.0)  # 600 kW peak: W in 100 W (int16), A in 0.1 A (uint16)
+    assert (big["W_SF"], big["VA_SF"], big["DCW_SF"], big["A_SF"], big["DCA_SF"]) == (2, 2, 2, -1, -1)
+    assert big["V_SF"] == SF["V_SF"] and big["Hz_SF"] == SF["Hz_SF"]
 
 
 async def test_three_phase_inverter_values_with_scale_factors(
@@ -62,10 +69,10 @@ async def test_three_phase_inverter_values_with_scale_factors(
     def close(name: str, v: float, sf: str) -> None:
         value, q = got[name]
         assert q == Quality.GOOD, name
-        assert abs(value - v) <= 0.5 * 10.0 ** SF[sf] + 1e-9, (name, value, v)
+        assert abs(value - v) <= 0.5 * 10.0 ** sim.sf[sf] + 1e-9, (name, value, v)
 
     close("ac_power_w", want["ac_w"], "W_SF")
-    assert want["ac_w"] == pytest.approx(6000.0)  # the half-sine peaks at solar noon
+    assert want["ac_w"] == pytest.approx(0.6 * sim.rated_w)  # the half-sine peaks at solar noon
     close("dc_power_w", want["dc_w"], "DCW_SF")
     close("dc_voltage_v", want["dc_v"], "DCV_SF")
     close("dc_current_a", want["dc_a"], "DCA_SF")

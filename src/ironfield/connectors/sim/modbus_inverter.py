@@ -34,9 +34,33 @@ PLAIN_SIZE = 2000
 LIMIT_REGISTER = 1000
 SUNSPEC_BASE = 40000
 
-# Scale factors the simulated inverter reports (chosen so a 10 kW unit fits int16).
+# Scale factors of a 10 kW unit; a larger unit raises the power and current ones.
 SF = {"A_SF": -2, "V_SF": -1, "W_SF": 0, "Hz_SF": -2, "VA_SF": 0, "VAr_SF": 0, "PF_SF": -2,
       "WH_SF": 0, "DCA_SF": -2, "DCV_SF": -1, "DCW_SF": 0, "Tmp_SF": -1, "DCWH_SF": 0}
+
+
+def scale_factors(rated_w: float, dc_v: float = 600.0) -> dict[str, int]:
+    """SunSpec scale factors for an inverter of ``rated_w`` [W]: the finest resolution at
+    which 120 % of rating (DC: over a 90 % efficiency) still fits the point's register
+    (W, VA, VAr, DCW int16; A, DCA uint16), as a real device's map is laid out for its size [1]_.
+
+    .. [1] SunSpec Alliance, "SunSpec Inverter Models" (models 101-103, 160), scale factor
+       points ``*_SF``: value = register x 10^SF.
+    """
+
+    def fit(peak: float, limit: int, finest: int) -> int:
+        sf = finest
+        while peak / 10.0**sf > limit:
+            sf += 1
+        return sf
+
+    peak = 1.2 * rated_w
+    out = dict(SF)
+    out["W_SF"] = out["VA_SF"] = out["VAr_SF"] = fit(peak, 32767, SF["W_SF"])
+    out["A_SF"] = fit(peak / 230.0, 65535, SF["A_SF"])  # A is the sum of the phases
+    out["DCW_SF"] = fit(peak / 0.9, 32767, SF["DCW_SF"])  # DC is AC / efficiency; 103.DCW is int16
+    out["DCA_SF"] = fit(peak / dc_v, 65535, SF["DCA_SF"])
+    return out
 
 
 class SimInverter:
@@ -59,6 +83,7 @@ class SimInverter:
         self.holding[LIMIT_REGISTER] = 100
         self.coils = coils if coils is not None else [i % 3 == 0 for i in range(PLAIN_SIZE)]
         self.discrete = discrete if discrete is not None else [i % 2 == 1 for i in range(PLAIN_SIZE)]
+        self.sf = scale_factors(rated_w)
         self.layout = self._layout()
         self.sunspec_size = max(a for a in self.layout.values()) + 2 - SUNSPEC_BASE
         self._write_static()
@@ -104,9 +129,9 @@ class SimInverter:
         inv = self.model
         for name in ("A_SF", "V_SF", "W_SF", "Hz_SF", "VA_SF", "VAr_SF", "PF_SF", "WH_SF",
                      "DCA_SF", "DCV_SF", "DCW_SF", "Tmp_SF"):
-            self._put(f"{inv}.{name}", codec.encode(SF[name], "int16"))
+            self._put(f"{inv}.{name}", codec.encode(self.sf[name], "int16"))
         for name in ("DCA_SF", "DCV_SF", "DCW_SF", "DCWH_SF"):
-            self._put(f"160.{name}", codec.encode(SF[name], "int16"))
+            self._put(f"160.{name}", codec.encode(self.sf[name], "int16"))
         self._put("160.N", [self.mppt])
         for k in range(1, self.mppt + 1):
             b = self.layout["model160"] + 2 + ss.MPPT_FIXED_LENGTH + (k - 1) * ss.MPPT_MODULE_LENGTH
@@ -114,7 +139,7 @@ class SimInverter:
             self.holding[b + 1:b + 9] = codec.encode_string(f"MPPT{k}", 8)
 
     def _raw(self, value: float, sf: str) -> float:
-        return value / 10.0 ** SF[sf]
+        return value / 10.0 ** self.sf[sf]
 
     def state(self, t_s: float | None = None) -> dict[str, float]:
         """The time model's operating point now (or at ``t_s``), with the current limit."""
