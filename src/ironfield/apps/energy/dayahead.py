@@ -9,7 +9,8 @@ midnight, divides by the plant's clear-sky AC power (pvlib, :mod:`.pvmodel`) and
 ``DayAhead`` (daytime = clear sky >= 5 % of the plant's AC rating, as validated) on every
 complete past step. Its expected value and 10/50/90 % quantiles are kept for today and
 tomorrow: today's inputs are data up to last midnight; tomorrow's use today's index so
-far (final once today's sun has set).
+far (final once today's sun has set), or, before today's first daylight data, today's own
+forecast (a two-step forecast).
 
 No weather feed: the model knows the season and the recent weather regime, not
 tomorrow's clouds; offline its RMSE skill against a 30-day climatology is +0.03 (near
@@ -88,6 +89,17 @@ def dayahead(grid: NsArray, pv_kw: FloatArray, clear_sky_w: FloatArray, today: i
                        f"{(len(grid) - 2 * PER_DAY) // PER_DAY} days)")
         return out
     mean, q = da.predict(p, cs)
+    day_of_today = slice(today, today + PER_DAY)
+    if not measured[day_of_today].any():
+        # Before today's first daylight data (after midnight, before sunrise) today's index
+        # is not known yet, and tomorrow's forecast needs it: today's own forecast stands in
+        # for it (a two-step forecast), until real data arrive.
+        stand_in = p.copy()
+        stand_in[day_of_today] = np.where(daylight[day_of_today], mean[day_of_today], np.nan)
+        mean2, q2 = da.predict(stand_in, cs)
+        tomorrow = np.arange(len(p)) >= today + PER_DAY
+        mean = np.where(tomorrow, mean2, mean)
+        q = np.where(tomorrow[:, None], q2, q)
     # Below MIN_CS_SHARE of the rating (night, twilight) the index is undefined and so is the
     # model: there the forecast is the physical bounds, 0 .. clear sky, with the mid-point
     # as its expectation (off by at most 2.5 % of the rating).
