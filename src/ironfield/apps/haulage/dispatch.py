@@ -50,7 +50,6 @@ class LiveDispatch:
         self.model, self.fleet, self.t0 = model, fleet, t0_ns
         self.dispatcher = Dispatcher(model.travel_min)
         self.plan: FlowPlan | None = None
-        self.available: int | None = None
         self.sent: dict[str, Decision] = {}  # truck -> last decision not yet reached
         self.windows: list[Window] = []
         self.plan_id: str | None = None
@@ -68,7 +67,6 @@ class LiveDispatch:
         if key == self._planned_for and self.plan is not None:
             return False
         self._planned_for = key
-        self.available = avail
         n = len(self.fleet.tracker.trackers)
         # the plan's availability covers breakdowns to come; trucks seen down are known
         self.plan = self.model.plan(min(n * self.model.cfg.plan.truck_availability, avail),

@@ -265,12 +265,8 @@ class MineSim:
             dec = self._decide_load(tr)
             self.res.decisions.append(dec)
             tr.dest, tr.eta = dec.dest, dec.eta
-            if dec.kind == "charge":
-                yield from self._drive(tr, dec.dest, False, Phase.RETURN)
-                tr.dest = None
-                yield from self._charge(tr, dec.dest)
-                continue
-            self.dispatcher.record(tr.node, dec, tr.model.payload_t)
+            if dec.kind != "charge":
+                self.dispatcher.record(tr.node, dec, tr.model.payload_t)
             site: str | None = dec.dest
             while site is not None and site in self.loaders:
                 yield from self._drive(tr, site, False, Phase.RETURN)
@@ -279,7 +275,7 @@ class MineSim:
                 if site is not None:
                     self.res.redirects += 1
                     tr.dest, tr.eta = site, self.env.now + self.travel_min(tr.node, site, False)
-            if site is not None:  # redirected to a charger
+            if site is not None:  # sent to charge, or redirected to a charger
                 yield from self._drive(tr, site, False, Phase.RETURN)
                 tr.dest = None
                 yield from self._charge(tr, site)
