@@ -180,18 +180,24 @@ async def test_sparkplug_birth_data_death(mosquitto: tuple[str, int], unique: st
     assert "before its birth" in sink.bad[0][2]
 
 
+def set_listener(host: str, port: int, topic: str) -> tuple[mqtt.Client, list[bytes]]:
+    """The device's side of write-back: the payloads published on ``topic``."""
+    got: list[bytes] = []
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sub.on_message = lambda c, u, m: got.append(bytes(m.payload))
+    sub.connect(host, port)
+    sub.loop_start()
+    sub.subscribe(topic, qos=1)
+    return sub, got
+
+
 async def test_write_back_publishes_and_enforces_limits(mosquitto: tuple[str, int], unique: str) -> None:
     host, port = mosquitto
     p = f"t{unique}/w"
     reg = registry(p, ["crusher/feed_sp", "crusher/temp"])
     spec = MqttConnectorSpec(id="m", url=f"mqtt://{host}:{port}", client_id=f"c{unique}", session_expiry_s=0,
                              topics=[TopicSpec(topic=f"{p}/{{e}}/{{s}}")])
-    got: list[bytes] = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    sub.on_message = lambda c, u, m: got.append(bytes(m.payload))
-    sub.connect(host, port)
-    sub.loop_start()
-    sub.subscribe(f"{p}/crusher/feed_sp/set", qos=1)
+    sub, got = set_listener(host, port, f"{p}/crusher/feed_sp/set")
     conn = MqttConnector(spec, reg)
     async with running(conn, RecordingSink()):
         ok = await conn.write(Command(signal=f"{p}/crusher/feed_sp", value=42.0, user="op1"))
@@ -212,12 +218,7 @@ async def test_write_back_body_stays_json_whatever_the_user_name(mosquitto: tupl
     reg = registry(p, ["crusher/feed_sp"])
     spec = MqttConnectorSpec(id="m", url=f"mqtt://{host}:{port}", client_id=f"c{unique}", session_expiry_s=0,
                              topics=[TopicSpec(topic=f"{p}/{{e}}/{{s}}")])
-    got: list[bytes] = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    sub.on_message = lambda c, u, m: got.append(bytes(m.payload))
-    sub.connect(host, port)
-    sub.loop_start()
-    sub.subscribe(f"{p}/crusher/feed_sp/set", qos=1)
+    sub, got = set_listener(host, port, f"{p}/crusher/feed_sp/set")
     conn = MqttConnector(spec, reg)
     async with running(conn, RecordingSink()):
         ok = await conn.write(Command(signal=f"{p}/crusher/feed_sp", value=7.5, user='o"brien\\x'))
