@@ -161,3 +161,24 @@ def test_no_pv_yesterday_or_today_no_numbers() -> None:
     pv[(days - 1) * 96:days * 96] = cs[(days - 1) * 96:days * 96] / 1000.0 * 0.8  # yesterday back
     out = dayahead(grid, pv, cs, days * 96, 100_000.0, int(grid[days * 96 + 40]))
     assert out["available"] and np.isfinite(out["mean_kw"][:96]).all()
+
+
+def test_before_todays_sunrise_tomorrow_is_forecast_from_todays_forecast() -> None:
+    """At any hour of the run: a grid whose today has no data yet (just after midnight)."""
+    per_day, days = 96, 9
+    grid = np.arange((days + 2) * per_day, dtype=np.int64) * STEP
+    hour = (np.arange(len(grid)) % per_day) / 4.0
+    cs = np.clip(np.sin(np.pi * (hour - 6.0) / 12.0), 0.0, None) * 100_000.0  # [W], 100 kW plant
+    day = np.arange(len(grid)) // per_day
+    index = np.where(day % 2 == 0, 0.9, 0.6)  # sunny and cloudy days in turn
+    today = days * per_day
+    pv_kw = np.where(day < days, index * cs / 1000.0, np.nan)  # nothing measured today yet
+    da = dayahead(grid, pv_kw, cs, today, 100_000.0, int(grid[today]) + 10 * NS_PER_MIN)
+    assert da["available"] and np.all(np.isfinite(da["mean_kw"]))
+    lit = cs[today:] >= 0.05 * 100_000.0
+    tomorrow = np.arange(len(grid))[today:] >= today + per_day
+    # tomorrow's index comes from today's forecast, itself from the history's: between the
+    # two kinds of day, not NaN
+    k = da["mean_kw"][lit & tomorrow] * 1000.0 / cs[today:][lit & tomorrow]
+    assert np.all((k > 0.5) & (k < 1.0))
+    assert np.all(da["q10_kw"] <= da["q90_kw"])
